@@ -1,0 +1,37 @@
+#pragma once
+// What every model offers the command line: preprocessing settings, a batched forward pass to logits,
+// and a description of itself. ViTs implement it today; CNNs plug in the same way.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <xtensor/xtensor.hpp>
+
+#include "vitscope/model_registry.hpp"
+#include "vitscope/thread_pool.hpp"
+
+namespace vitscope {
+
+struct ModelSummary {
+  std::string architecture;                              // "vit"
+  std::vector<std::pair<std::string, std::string>> config;  // printable settings, in order
+  std::int64_t parameters = 0;
+  std::int64_t macs_per_image = 0;  // multiply-accumulates of one forward pass at the input size
+};
+
+class ImageClassifier {
+ public:
+  virtual ~ImageClassifier() = default;
+  virtual const ModelSpec& spec() const = 0;
+  virtual int num_classes() const = 0;
+  virtual ModelSummary summary() const = 0;
+  // batch[B, 3, H, W] (preprocessed) → logits[B, classes]
+  virtual xt::xtensor<float, 2> forward(const xt::xtensor<float, 4>& batch) = 0;
+};
+
+// Opens spec.weights_path and builds the model its architecture names; WeightsError on a bad file.
+// The pool is used by every forward pass and must outlive the model (null: single thread).
+std::unique_ptr<ImageClassifier> load_classifier(const ModelSpec& spec, ThreadPool* pool);
+
+}  // namespace vitscope

@@ -1,0 +1,17 @@
+#pragma once
+// Expanding command-line paths into the list of inputs to process.
+#include <string>
+#include <vector>
+
+namespace vitscope {
+
+// Each argument that names a file is kept as given (even when it is not an image, so that it gets an
+// error row). Each folder is walked recursively; a file in it is kept when its content starts like an
+// image or its name has an image extension (so a broken "photo.jpg" still gets an error row), and
+// the files of a folder come out sorted by path. A path that does not exist is kept, to be reported.
+// The order of the arguments is preserved. Inside folders, hidden entries (names starting with ".")
+// are skipped, unreadable folders are skipped, and symlinked folders are followed but each folder
+// is entered once, so symlink loops end.
+std::vector<std::string> discover_inputs(const std::vector<std::string>& paths);
+
+}  // namespace vitscope

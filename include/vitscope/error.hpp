@@ -1,0 +1,27 @@
+#pragma once
+// Error types carried as exceptions to the one place (the CLI) that prints them.
+// Every message reads "<file or tensor>: <problem>" on one line.
+#include <stdexcept>
+#include <string>
+
+namespace vitscope {
+
+// A weights file or model manifest that cannot be used. The CLI exits with status 2.
+class WeightsError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// One input image that cannot be read or decoded. The CLI reports it as an error row and goes on.
+class ImageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// A bad option or configuration (unknown model name, inconsistent settings). Exit status 2.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+}  // namespace vitscope

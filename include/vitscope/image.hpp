@@ -1,0 +1,42 @@
+#pragma once
+// Image files → 8-bit RGB. Formats are recognised by their content (magic bytes), and the pixel
+// count is read from the header and checked before any decoding.
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <xtensor/xtensor.hpp>
+
+namespace vitscope {
+
+using RgbImage = xt::xtensor<std::uint8_t, 3>;  // [height, width, 3], RGB order
+
+enum class ImageFormat { Unknown, Jpeg, Png, Bmp, Webp, Tiff, Gif, Pnm };
+const char* image_format_name(ImageFormat format);
+
+// Recognises a format from the first bytes of a file (12 are enough).
+ImageFormat sniff_image_format(const std::uint8_t* bytes, std::size_t size);
+
+struct ImageHeader {
+  ImageFormat format = ImageFormat::Unknown;
+  std::int64_t width = 0;
+  std::int64_t height = 0;
+};
+// Width and height from the header alone; nullopt when the header is missing or malformed.
+std::optional<ImageHeader> read_image_header(const std::uint8_t* bytes, std::size_t size);
+
+struct ImageLoadOptions {
+  std::int64_t max_pixels = 100'000'000;  // images larger than this are refused before decoding
+};
+
+// Decodes an image: EXIF orientation applied; grayscale, alpha (dropped, as PIL's convert("RGB")),
+// 16-bit and palette images converted to 8-bit RGB. Throws ImageError "<path>: <problem>".
+RgbImage load_image(const std::string& path, const ImageLoadOptions& options = {});
+RgbImage decode_image(const std::uint8_t* bytes, std::size_t size, const std::string& name,
+                      const ImageLoadOptions& options = {});
+
+// True when the file name ends in an extension used for images (.jpg, .png, ...), any case.
+bool has_image_extension(const std::string& path);
+
+}  // namespace vitscope

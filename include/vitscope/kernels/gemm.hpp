@@ -1,0 +1,56 @@
+#pragma once
+// Matrix products. The fast versions (xsimd micro-kernel, packed panels, cache blocking, threads)
+// are what the models call; the *_ref versions are plain loops that read like the maths and are
+// what the tests compare against.
+#include <cstddef>
+#include <vector>
+
+#include "vitscope/thread_pool.hpp"
+
+namespace vitscope::kernels {
+
+// A weight matrix b[N,K] (PyTorch Linear layout: out_features x in_features) packed once, at load,
+// into the panel layout the micro-kernel streams.
+class PackedMatrix {
+ public:
+  PackedMatrix() = default;
+  // b[N,K], row-major with row stride ldb (>= k).
+  static PackedMatrix pack(const float* b, int n, int k, int ldb);
+  static PackedMatrix pack(const float* b, int n, int k) { return pack(b, n, k, k); }
+  int rows() const { return n_; }  // N
+  int cols() const { return k_; }  // K
+  const float* data() const { return data_.data(); }
+  std::size_t size() const { return data_.size(); }
+
+ private:
+  int n_ = 0, k_ = 0;
+  std::vector<float> data_;
+};
+
+// What linear() does to each output element after the dot product.
+struct LinearEpilogue {
+  const float* bias = nullptr;  // [N] or null
+  bool gelu = false;            // apply exact (erf) GELU after the bias
+  bool accumulate = false;      // out += result (residual connection) instead of out = result
+};
+
+// out[M,N] (=|+=) act(a[M,K] · b[N,K]ᵀ + bias[N]); a has row stride lda, out has row stride ldo.
+// pool may be null (single thread).
+void linear(const float* a, int lda, int m, const PackedMatrix& b, float* out, int ldo,
+            const LinearEpilogue& epilogue, ThreadPool* pool);
+void linear_ref(const float* a, int lda, int m, const float* b, int n, int k, float* out, int ldo,
+                const LinearEpilogue& epilogue);
+
+// c[M,N] = alpha · a[M,K] · b[N,K]ᵀ, all row-major with the given row strides (attention q·kᵀ).
+void gemm_abt(int m, int n, int k, float alpha, const float* a, int lda, const float* b, int ldb,
+              float* c, int ldc, ThreadPool* pool);
+void gemm_abt_ref(int m, int n, int k, float alpha, const float* a, int lda, const float* b,
+                  int ldb, float* c, int ldc);
+
+// c[M,N] = a[M,K] · b[K,N], all row-major with the given row strides (attention p·v).
+void gemm_ab(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c,
+             int ldc, ThreadPool* pool);
+void gemm_ab_ref(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c,
+                 int ldc);
+
+}  // namespace vitscope::kernels

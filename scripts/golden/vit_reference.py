@@ -1,0 +1,223 @@
+"""Plain-PyTorch reference of timm's VisionTransformer forward (eval mode), for golden data.
+
+Parameter names are exactly timm's, so a timm state dict loads with strict=True:
+  patch_embed.proj.{weight,bias}  cls_token [1,1,D]  dist_token [1,1,D] (DeiT distilled)
+  pos_embed [1, prefix + gh*gw, D]  blocks.{i}.{norm1,attn.qkv,attn.proj,norm2,mlp.fc1,mlp.fc2}.*
+  norm.* (token / distilled)  or  fc_norm.* (global average pool)  head.*  head_dist.* (distilled)
+
+The attention is written out step by step (timm's non-fused path) so that every layer's softmax
+probabilities can be returned next to the logits.
+"""
+from dataclasses import dataclass
+import math
+import re
+from typing import List, Optional, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+CLASSIFIERS = ("token", "avg", "distilled")
+
+
+@dataclass(frozen=True)
+class ViTConfig:
+    patch_size: int
+    embed_dim: int
+    depth: int
+    num_heads: int
+    mlp_hidden: int
+    num_classes: int
+    pos_grid: Tuple[int, int]  # patch grid (rows, cols) the pos_embed was trained for
+    classifier: str = "token"  # 'token' | 'avg' | 'distilled'
+    layernorm_eps: float = 1e-6
+    in_chans: int = 3
+    # timm >= 0.9 resamples with antialias=True (its default); older timm without.
+    pos_antialias: bool = False
+
+    @property
+    def num_prefix_tokens(self) -> int:
+        return {"token": 1, "avg": 0, "distilled": 2}[self.classifier]
+
+
+def resample_abs_pos_embed(
+    pos_embed: torch.Tensor,
+    new_grid: Tuple[int, int],
+    old_grid: Tuple[int, int],
+    num_prefix_tokens: int,
+    antialias: bool = False,
+) -> torch.Tensor:
+    """pos_embed[1, prefix + oh*ow, D] -> [1, prefix + nh*nw, D].
+
+    As timm.layers.resample_abs_pos_embed: prefix (class / distillation) tokens are kept as they are,
+    the grid part is reshaped to [1, D, oh, ow] and resized with bicubic F.interpolate
+    (align_corners=False). Unlike timm it does not cast to float32 first, so a float64 model
+    resamples in float64.
+    """
+    new_grid, old_grid = tuple(new_grid), tuple(old_grid)
+    if new_grid == old_grid:
+        return pos_embed
+    prefix, grid = pos_embed[:, :num_prefix_tokens], pos_embed[:, num_prefix_tokens:]
+    dim = grid.shape[-1]
+    if grid.shape[1] != old_grid[0] * old_grid[1]:
+        raise ValueError(f"pos_embed: {grid.shape[1]} grid tokens do not form a {old_grid} grid")
+    grid = grid.reshape(1, old_grid[0], old_grid[1], dim).permute(0, 3, 1, 2)
+    grid = F.interpolate(grid, size=new_grid, mode="bicubic", align_corners=False, antialias=antialias)
+    grid = grid.permute(0, 2, 3, 1).reshape(1, new_grid[0] * new_grid[1], dim)
+    return torch.cat([prefix, grid], dim=1)
+
+
+class PatchEmbed(nn.Module):
+    def __init__(self, cfg: ViTConfig):
+        super().__init__()
+        self.patch_size = cfg.patch_size
+        self.proj = nn.Conv2d(cfg.in_chans, cfg.embed_dim, kernel_size=cfg.patch_size, stride=cfg.patch_size)
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, Tuple[int, int]]:
+        # x[B,C,H,W] -> tokens[B, gh*gw, D] in row-major patch order, and the grid (gh, gw)
+        _, _, h, w = x.shape
+        if h % self.patch_size or w % self.patch_size:
+            raise ValueError(f"input: {h}x{w} is not a multiple of the patch size {self.patch_size}")
+        x = self.proj(x)
+        grid = (x.shape[2], x.shape[3])
+        return x.flatten(2).transpose(1, 2), grid
+
+
+class Attention(nn.Module):
+    def __init__(self, cfg: ViTConfig):
+        super().__init__()
+        if cfg.embed_dim % cfg.num_heads:
+            raise ValueError(f"width {cfg.embed_dim} is not divisible by {cfg.num_heads} heads")
+        self.num_heads = cfg.num_heads
+        self.head_dim = cfg.embed_dim // cfg.num_heads
+        self.scale = self.head_dim ** -0.5
+        self.qkv = nn.Linear(cfg.embed_dim, 3 * cfg.embed_dim)
+        self.proj = nn.Linear(cfg.embed_dim, cfg.embed_dim)
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        # x[B,N,D] -> (out[B,N,D], probabilities[B,heads,N,N])
+        b, n, d = x.shape
+        qkv = self.qkv(x).reshape(b, n, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv.unbind(0)  # each [B,heads,N,hd]
+        q = q * self.scale
+        attn = (q @ k.transpose(-2, -1)).softmax(dim=-1)
+        out = (attn @ v).transpose(1, 2).reshape(b, n, d)
+        return self.proj(out), attn
+
+
+class Mlp(nn.Module):
+    def __init__(self, cfg: ViTConfig):
+        super().__init__()
+        self.fc1 = nn.Linear(cfg.embed_dim, cfg.mlp_hidden)
+        self.act = nn.GELU()  # exact (erf) GELU, timm's default
+        self.fc2 = nn.Linear(cfg.mlp_hidden, cfg.embed_dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(self.act(self.fc1(x)))
+
+
+class Block(nn.Module):
+    def __init__(self, cfg: ViTConfig):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(cfg.embed_dim, eps=cfg.layernorm_eps)
+        self.attn = Attention(cfg)
+        self.norm2 = nn.LayerNorm(cfg.embed_dim, eps=cfg.layernorm_eps)
+        self.mlp = Mlp(cfg)
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        attn_out, probs = self.attn(self.norm1(x))
+        x = x + attn_out
+        x = x + self.mlp(self.norm2(x))
+        return x, probs
+
+
+class VisionTransformer(nn.Module):
+    def __init__(self, cfg: ViTConfig):
+        super().__init__()
+        if cfg.classifier not in CLASSIFIERS:
+            raise ValueError(f"classifier: unknown kind '{cfg.classifier}'")
+        self.cfg = cfg
+        d = cfg.embed_dim
+        self.patch_embed = PatchEmbed(cfg)
+        if cfg.classifier in ("token", "distilled"):
+            self.cls_token = nn.Parameter(torch.zeros(1, 1, d))
+        if cfg.classifier == "distilled":
+            self.dist_token = nn.Parameter(torch.zeros(1, 1, d))
+        grid_tokens = cfg.pos_grid[0] * cfg.pos_grid[1]
+        self.pos_embed = nn.Parameter(torch.zeros(1, cfg.num_prefix_tokens + grid_tokens, d))
+        self.blocks = nn.ModuleList([Block(cfg) for _ in range(cfg.depth)])
+        if cfg.classifier == "avg":
+            self.fc_norm = nn.LayerNorm(d, eps=cfg.layernorm_eps)  # timm: norm is Identity when fc_norm is used
+        else:
+            self.norm = nn.LayerNorm(d, eps=cfg.layernorm_eps)
+        self.head = nn.Linear(d, cfg.num_classes)
+        if cfg.classifier == "distilled":
+            self.head_dist = nn.Linear(d, cfg.num_classes)
+
+    @classmethod
+    def from_state_dict(
+        cls, state: dict, num_heads: int, pos_grid: Optional[Tuple[int, int]] = None,
+        pos_antialias: bool = False,
+    ) -> "VisionTransformer":
+        """Builds the model from a timm state dict; shapes give everything but the head count and,
+        for a non-square trained grid, the grid itself (a square grid is assumed otherwise)."""
+        state = {k: torch.as_tensor(v) for k, v in state.items()}
+        embed_dim, in_chans, patch, _ = state["patch_embed.proj.weight"].shape
+        depth = len({int(m.group(1)) for k in state if (m := re.match(r"blocks\.(\d+)\.", k))})
+        if "dist_token" in state:
+            classifier = "distilled"
+        elif "cls_token" in state:
+            classifier = "token"
+        else:
+            classifier = "avg"
+        prefix = {"token": 1, "avg": 0, "distilled": 2}[classifier]
+        grid_tokens = state["pos_embed"].shape[1] - prefix
+        if pos_grid is None:
+            side = math.isqrt(grid_tokens)
+            if side * side != grid_tokens:
+                raise ValueError(f"pos_embed: {grid_tokens} grid tokens are not a square; pass pos_grid")
+            pos_grid = (side, side)
+        cfg = ViTConfig(
+            patch_size=patch,
+            embed_dim=embed_dim,
+            depth=depth,
+            num_heads=num_heads,
+            mlp_hidden=state["blocks.0.mlp.fc1.weight"].shape[0],
+            num_classes=state["head.weight"].shape[0],
+            pos_grid=tuple(pos_grid),
+            classifier=classifier,
+            in_chans=in_chans,
+            pos_antialias=pos_antialias,
+        )
+        model = cls(cfg)
+        model.load_state_dict(state, strict=True)
+        return model.eval()
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        # x[B,C,H,W] -> tokens[B, prefix + gh*gw, D] with (resampled) position embeddings added
+        tokens, grid = self.patch_embed(x)
+        prefix = []
+        if self.cfg.classifier in ("token", "distilled"):
+            prefix.append(self.cls_token.expand(tokens.shape[0], -1, -1))
+        if self.cfg.classifier == "distilled":
+            prefix.append(self.dist_token.expand(tokens.shape[0], -1, -1))
+        pos = resample_abs_pos_embed(self.pos_embed, grid, self.cfg.pos_grid, self.cfg.num_prefix_tokens,
+                                     antialias=self.cfg.pos_antialias)
+        return torch.cat(prefix + [tokens], dim=1) + pos
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, List[torch.Tensor]]:
+        """x[B,C,H,W] -> (logits[B,classes], [probabilities[B,heads,T,T] for each block])."""
+        x = self.embed(x)
+        attentions = []
+        for block in self.blocks:
+            x, probs = block(x)
+            attentions.append(probs)
+        kind = self.cfg.classifier
+        if kind == "avg":
+            logits = self.head(self.fc_norm(x[:, self.cfg.num_prefix_tokens :].mean(dim=1)))
+        elif kind == "distilled":
+            x = self.norm(x)
+            logits = (self.head(x[:, 0]) + self.head_dist(x[:, 1])) / 2  # eval-mode average of both heads
+        else:
+            logits = self.head(self.norm(x)[:, 0])
+        return logits, attentions

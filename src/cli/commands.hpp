@@ -1,0 +1,26 @@
+#pragma once
+// Each subcommand registers its options on the CLI11 app and returns the function that runs it;
+// the function returns the process exit status.
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
+namespace vitscope::cli {
+
+using Command = std::function<int()>;
+
+struct Subcommand {
+  CLI::App* app;
+  Command run;
+};
+
+// Exit statuses shared by every subcommand.
+constexpr int kExitOk = 0;
+constexpr int kExitSomeInputsFailed = 1;
+constexpr int kExitFatal = 2;  // bad weights, unknown model, bad options
+
+Subcommand add_classify_command(CLI::App& app);
+Subcommand add_info_command(CLI::App& app);
+Subcommand add_models_command(CLI::App& app);
+
+}  // namespace vitscope::cli

@@ -1,0 +1,52 @@
+#include "cli/model_options.hpp"
+
+#include <filesystem>
+
+#include "vitscope/error.hpp"
+#include "vitscope/labels.hpp"
+#include "vitscope/model_registry.hpp"
+
+namespace vitscope::cli {
+
+void add_model_options(CLI::App& command, ModelOptions& options) {
+  command.add_option("--model,-m", options.model,
+                     "Model name from weights/models.json, or a .safetensors file "
+                     "(default: deit_tiny_patch16_224)");
+  command.add_option("--threads,-t", options.threads, "Worker threads (default: all cores)")
+      ->check(CLI::Range(1, 1024));
+  command.add_option("--heads", options.heads,
+                     "Attention heads, for a .safetensors file the manifest does not know")
+      ->check(CLI::Range(1, 4096));
+  command.add_option("--labels", options.labels, "Class-name file, one name per line");
+}
+
+ModelSpec resolve_model(const ModelOptions& options) {
+  const ModelRegistry registry = ModelRegistry::load_default();
+  ModelSpec spec = registry.resolve(options.model);
+  if (options.heads > 0) spec.heads = options.heads;
+  if (!options.labels.empty()) spec.labels_path = options.labels;
+  return spec;
+}
+
+LoadedModel load_model(const ModelOptions& options) {
+  const ModelSpec spec = resolve_model(options);
+  LoadedModel loaded;
+  loaded.pool = std::make_unique<ThreadPool>(options.threads > 0 ? options.threads
+                                                                 : hardware_threads());
+  loaded.model = load_classifier(spec, loaded.pool.get());
+  std::error_code ec;
+  if (!spec.labels_path.empty() && std::filesystem::exists(spec.labels_path, ec)) {
+    std::vector<std::string> labels = read_label_names(spec.labels_path);
+    if (static_cast<int>(labels.size()) == loaded.model->num_classes())
+      loaded.labels = std::move(labels);
+    else if (!options.labels.empty())
+      throw ConfigError(spec.labels_path + ": has " + std::to_string(labels.size()) +
+                        " class names but the model has " +
+                        std::to_string(loaded.model->num_classes()) + " classes");
+  } else if (!options.labels.empty()) {
+    throw ConfigError(options.labels + ": cannot open label file");
+  }
+  return loaded;
+}
+
+}  // namespace vitscope::cli

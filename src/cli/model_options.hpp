@@ -1,0 +1,36 @@
+#pragma once
+// Options every model-running subcommand shares (--model, --threads, ...), and loading the model
+// they name.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "vitscope/classifier.hpp"
+#include "vitscope/thread_pool.hpp"
+
+namespace vitscope::cli {
+
+struct ModelOptions {
+  std::string model;   // name from weights/models.json or a .safetensors path; empty: the default
+  int threads = 0;     // 0: all hardware threads
+  int heads = 0;       // overrides the manifest (for bare .safetensors files)
+  std::string labels;  // overrides the manifest's label file
+};
+
+void add_model_options(CLI::App& command, ModelOptions& options);
+
+struct LoadedModel {
+  std::unique_ptr<ThreadPool> pool;  // declared first: the model uses it until destroyed
+  std::unique_ptr<ImageClassifier> model;
+  std::vector<std::string> labels;   // empty when no label file fits the model
+};
+
+// Resolves, opens and binds the model; ConfigError / WeightsError on failure.
+LoadedModel load_model(const ModelOptions& options);
+
+// The resolved spec alone (no weights read).
+ModelSpec resolve_model(const ModelOptions& options);
+
+}  // namespace vitscope::cli

@@ -1,0 +1,193 @@
+// Reading and decoding image files into 8-bit RGB: the checks before decoding (format, header size,
+// pixel limit, completeness), OpenCV's decoder, then conversion of whatever it returns to RGB.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+#include <opencv2/core/utils/logger.hpp>
+#include <opencv2/core/version.hpp>
+#include <opencv2/imgcodecs.hpp>
+
+#include "io/image_integrity.hpp"
+#include "io/image_sanitize.hpp"
+#include "vitscope/error.hpp"
+#include "vitscope/image.hpp"
+
+namespace vitscope {
+namespace {
+
+// OpenCV gained a GIF decoder in 4.11.
+constexpr bool kOpenCvDecodesGif =
+    CV_VERSION_MAJOR > 4 || (CV_VERSION_MAJOR == 4 && CV_VERSION_MINOR >= 11);
+
+[[noreturn]] void fail(const std::string& name, const std::string& problem) {
+  throw ImageError(name + ": " + problem);
+}
+
+// OpenCV logs decoder trouble on stderr; our ImageError is the only report we want.
+void silence_opencv_logging() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
+  });
+}
+
+std::string format_megapixels(double pixels) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f", pixels / 1e6);
+  return text;
+}
+
+std::string format_limit(std::int64_t max_pixels) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.6g", static_cast<double>(max_pixels) / 1e6);
+  return text;
+}
+
+void check_pixel_limit(const std::string& name, std::int64_t width, std::int64_t height,
+                       std::int64_t max_pixels) {
+  const double pixels = static_cast<double>(width) * static_cast<double>(height);
+  if (pixels > static_cast<double>(max_pixels)) {
+    fail(name, "image is " + std::to_string(width) + "x" + std::to_string(height) + " (" +
+                   format_megapixels(pixels) + " megapixels), over the " +
+                   format_limit(max_pixels) + " megapixel limit");
+  }
+}
+
+// A single line from an OpenCV exception (its what() spans several lines).
+std::string one_line(const cv::Exception& e) {
+  std::string message = e.err.empty() ? std::string(e.what()) : e.err;
+  for (char& c : message) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return message;
+}
+
+// Samples of any depth OpenCV returns for the supported formats → 8 bits.
+cv::Mat to_8bit(const cv::Mat& decoded, const std::string& name) {
+  if (decoded.depth() == CV_8U) return decoded;
+  if (decoded.depth() == CV_16U) {
+    // round(v / 257) maps 0..65535 onto 0..255 exactly; (v + 128) / 257 is that rounding in integers.
+    cv::Mat out(decoded.rows, decoded.cols, CV_MAKETYPE(CV_8U, decoded.channels()));
+    const int values_per_row = decoded.cols * decoded.channels();
+    for (int y = 0; y < decoded.rows; ++y) {
+      const auto* in = decoded.ptr<std::uint16_t>(y);
+      auto* o = out.ptr<std::uint8_t>(y);
+      for (int i = 0; i < values_per_row; ++i) o[i] = static_cast<std::uint8_t>((in[i] + 128u) / 257u);
+    }
+    return out;
+  }
+  fail(name, "unsupported sample type (only 8- and 16-bit unsigned integer images are supported)");
+}
+
+// OpenCV's B,G,R[,A] or gray layout → our [H, W, 3] R,G,B tensor. Alpha is dropped, as PIL's
+// convert("RGB") does.
+RgbImage to_rgb(const cv::Mat& image, const std::string& name) {
+  const int channels = image.channels();
+  if (channels != 1 && channels != 3 && channels != 4) {
+    fail(name, "unsupported number of channels (" + std::to_string(channels) + ")");
+  }
+  RgbImage rgb = RgbImage::from_shape({static_cast<std::size_t>(image.rows),
+                                       static_cast<std::size_t>(image.cols), 3});
+  std::uint8_t* out = rgb.data();
+  for (int y = 0; y < image.rows; ++y) {
+    const std::uint8_t* in = image.ptr<std::uint8_t>(y);
+    for (int x = 0; x < image.cols; ++x, in += channels, out += 3) {
+      if (channels == 1) {
+        out[0] = out[1] = out[2] = in[0];
+      } else {
+        out[0] = in[2];
+        out[1] = in[1];
+        out[2] = in[0];
+      }
+    }
+  }
+  return rgb;
+}
+
+std::vector<std::uint8_t> read_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail(path, std::string("cannot open: ") + std::strerror(errno));
+  struct FdCloser {
+    int fd;
+    ~FdCloser() { ::close(fd); }
+  } closer{fd};
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) fail(path, std::string("cannot stat: ") + std::strerror(errno));
+  if (S_ISDIR(info.st_mode)) fail(path, "is a directory");
+  if (!S_ISREG(info.st_mode)) fail(path, "not a regular file");
+  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(info.st_size));
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t got = ::read(fd, bytes.data() + done, bytes.size() - done);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      fail(path, std::string("cannot read: ") + std::strerror(errno));
+    }
+    if (got == 0) break;  // the file shrank while being read
+    done += static_cast<std::size_t>(got);
+  }
+  bytes.resize(done);
+  return bytes;
+}
+
+}  // namespace
+
+RgbImage decode_image(const std::uint8_t* bytes, std::size_t size, const std::string& name,
+                      const ImageLoadOptions& options) {
+  if (size == 0) fail(name, "empty file (0 bytes)");
+  const ImageFormat format = sniff_image_format(bytes, size);
+  if (format == ImageFormat::Unknown) fail(name, "not an image (unrecognised content)");
+  const std::string format_name = image_format_name(format);
+
+  const auto header = read_image_header(bytes, size);
+  if (!header) fail(name, "cannot read the " + format_name + " header (truncated or corrupt)");
+  check_pixel_limit(name, header->width, header->height, options.max_pixels);
+
+  if (format == ImageFormat::Gif && !kOpenCvDecodesGif) {
+    fail(name, "GIF images are not supported (OpenCV " CV_VERSION " has no GIF decoder)");
+  }
+  if (const auto damage = image_integrity::find_damage(format, bytes, size)) {
+    fail(name, "cannot decode " + format_name + " data (" + *damage + ")");
+  }
+  if (size > static_cast<std::size_t>(INT_MAX)) fail(name, "file is larger than 2 GiB");
+
+  std::vector<std::uint8_t> rewritten;
+  if (format == ImageFormat::Png) {
+    rewritten = image_sanitize::png_critical_chunks(bytes, size);
+    bytes = rewritten.data();
+    size = rewritten.size();
+  }
+
+  silence_opencv_logging();
+  cv::Mat decoded;
+  try {
+    // ANYDEPTH keeps 16-bit samples for our own rounding; ANYCOLOR keeps gray as one channel.
+    // Any flag other than IMREAD_UNCHANGED makes OpenCV apply the EXIF orientation.
+    const cv::Mat encoded(1, static_cast<int>(size), CV_8UC1, const_cast<std::uint8_t*>(bytes));
+    decoded = cv::imdecode(encoded, cv::IMREAD_ANYDEPTH | cv::IMREAD_ANYCOLOR);
+  } catch (const cv::Exception& e) {
+    fail(name, "cannot decode " + format_name + " data (" + one_line(e) + ")");
+  } catch (const std::exception& e) {
+    fail(name, "cannot decode " + format_name + " data (" + e.what() + ")");
+  }
+  if (decoded.empty()) fail(name, "cannot decode " + format_name + " data (truncated or corrupt)");
+  check_pixel_limit(name, decoded.cols, decoded.rows, options.max_pixels);
+  return to_rgb(to_8bit(decoded, name), name);
+}
+
+RgbImage load_image(const std::string& path, const ImageLoadOptions& options) {
+  const std::vector<std::uint8_t> bytes = read_file(path);
+  return decode_image(bytes.data(), bytes.size(), path, options);
+}
+
+}  // namespace vitscope

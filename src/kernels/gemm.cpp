@@ -1,0 +1,88 @@
+// Public GEMM entry points: each brings its B operand into packed panels and runs the shared driver.
+#include <stdexcept>
+#include <string>
+
+#include "kernels/gemm_driver.hpp"
+#include "kernels/gemm_layout.hpp"
+#include "kernels/simd.hpp"
+#include "vitscope/kernels/gemm.hpp"
+
+namespace vitscope::kernels {
+namespace {
+
+using gemm_detail::GemmProblem;
+
+void check_shape(bool ok, const char* what, int m, int n, int k) {
+  if (!ok) {
+    throw std::invalid_argument(std::string(what) + ": bad shape or stride (m=" + std::to_string(m) +
+                                " n=" + std::to_string(n) + " k=" + std::to_string(k) + ")");
+  }
+}
+
+// B operands packed per call (attention) go here: owned by the calling thread, grown on first use
+// and reused, so a warm call allocates nothing. Workers only read it while the caller waits in run().
+float* packed_b_scratch(int n, int k) {
+  thread_local simd::AlignedVector scratch;
+  const std::size_t size = gemm_detail::packed_b_size(n, k);
+  if (scratch.size() < size) scratch.resize(size);
+  return scratch.data();
+}
+
+}  // namespace
+
+void linear(const float* a, int lda, int m, const PackedMatrix& b, float* out, int ldo,
+            const LinearEpilogue& epilogue, ThreadPool* pool) {
+  check_shape(m >= 0 && lda >= b.cols() && ldo >= b.rows(), "linear", m, b.rows(), b.cols());
+  GemmProblem g;
+  g.m = m;
+  g.n = b.rows();
+  g.k = b.cols();
+  g.a = a;
+  g.lda = lda;
+  g.b_packed = b.data();
+  g.out = out;
+  g.ldo = ldo;
+  g.epilogue.bias = epilogue.bias;
+  g.epilogue.gelu = epilogue.gelu;
+  g.epilogue.accumulate = epilogue.accumulate;
+  gemm_detail::run_gemm(g, pool);
+}
+
+void gemm_abt(int m, int n, int k, float alpha, const float* a, int lda, const float* b, int ldb,
+              float* c, int ldc, ThreadPool* pool) {
+  check_shape(m >= 0 && n >= 0 && k >= 0 && lda >= k && ldb >= k && ldc >= n, "gemm_abt", m, n, k);
+  if (m == 0 || n == 0) return;
+  float* packed = packed_b_scratch(n, k);
+  gemm_detail::pack_b_nk(b, ldb, n, k, packed);
+  GemmProblem g;
+  g.m = m;
+  g.n = n;
+  g.k = k;
+  g.a = a;
+  g.lda = lda;
+  g.b_packed = packed;
+  g.out = c;
+  g.ldo = ldc;
+  g.epilogue.alpha = alpha;
+  gemm_detail::run_gemm(g, pool);
+}
+
+void gemm_ab(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c,
+             int ldc, ThreadPool* pool) {
+  check_shape(m >= 0 && n >= 0 && k >= 0 && lda >= k && ldb >= n && ldc >= n, "gemm_ab", m, n, k);
+  if (m == 0 || n == 0) return;
+  float* packed = packed_b_scratch(n, k);
+  gemm_detail::pack_b_kn(b, ldb, k, n, packed);
+  GemmProblem g;
+  g.m = m;
+  g.n = n;
+  g.k = k;
+  g.a = a;
+  g.lda = lda;
+  g.b_packed = packed;
+  g.out = c;
+  g.ldo = ldc;
+  gemm_detail::run_gemm(g, pool);
+}
+
+}  // namespace vitscope::kernels

@@ -1,0 +1,127 @@
+// Loop nest of the blocked GEMM: threads over output tiles, then K blocks, then B panels, then A
+// panels, with the micro-kernel innermost.
+#include "kernels/gemm_driver.hpp"
+
+#include <algorithm>
+#include <cstdint>
+
+#include "kernels/gemm_layout.hpp"
+#include "kernels/gemm_micro_kernel.hpp"
+#include "kernels/simd.hpp"
+
+namespace vitscope::kernels::gemm_detail {
+namespace {
+
+// Per-thread working memory, grown on first use and kept: no allocation per call once warm.
+struct Scratch {
+  simd::AlignedVector a_panels;  // packed A block: [mc/kMR][kc][kMR]
+  simd::AlignedVector partial;   // sums between K blocks: [mc/kMR][nc/kNR][kMR][kNR]
+};
+
+float* ensure(simd::AlignedVector& v, std::size_t size) {
+  if (v.size() < size) v.resize(size);
+  return v.data();
+}
+
+// How the output is cut into tiles: tm × tn tiles of (at most) mc × nc, mc a multiple of kMR and
+// nc a multiple of kNR.
+struct TilePlan {
+  int tm = 1, tn = 1, mc = 0, nc = 0;
+};
+
+// Picks the tiling that minimises the estimated time: rounds of tiles over the threads, each tile
+// costing its padded area plus a per-tile overhead (packing A, edge tiles, task hand-off).
+TilePlan plan_tiles(int m, int n, int threads) {
+  const int min_tm = ceil_div(m, kMC), max_tm = std::max(min_tm, std::min(ceil_div(m, kMR), 4 * min_tm * threads));
+  const int min_tn = ceil_div(n, kNC), max_tn = std::max(min_tn, std::min(ceil_div(n, kNR), 4 * min_tn * threads));
+  TilePlan best;
+  std::int64_t best_cost = INT64_MAX;
+  for (int tm = min_tm; tm <= max_tm; ++tm) {
+    const int mc = round_up(ceil_div(m, tm), kMR);
+    if (tm > min_tm && (tm - 1) * mc >= m) continue;  // an empty tile row
+    for (int tn = min_tn; tn <= max_tn; ++tn) {
+      const int nc = round_up(ceil_div(n, tn), kNR);
+      if (tn > min_tn && (tn - 1) * nc >= n) continue;
+      const std::int64_t rounds = ceil_div(tm * tn, threads);
+      const std::int64_t cost = rounds * (std::int64_t{mc} + 2 * kMR) * (nc + kNR);
+      if (cost < best_cost) {
+        best_cost = cost;
+        best = TilePlan{tm, tn, mc, nc};
+      }
+    }
+  }
+  return best;
+}
+
+// Computes out[i0 : i0+mc, j0 : j0+nc] over the whole of K.
+void run_tile(const GemmProblem& g, int i0, int mc, int j0, int nc, Scratch& scratch) {
+  const int panels_m = ceil_div(mc, kMR), panels_n = ceil_div(nc, kNR);
+  const int k_blocks = std::max(1, ceil_div(g.k, kKC));
+  const int kc_max = ceil_div(g.k, k_blocks);  // equal blocks: no thin last block
+  float* a_panels = ensure(scratch.a_panels, static_cast<std::size_t>(panels_m) * kMR * std::max(kc_max, 1));
+  float* partial = k_blocks > 1 ? ensure(scratch.partial,
+                                         static_cast<std::size_t>(panels_m) * panels_n * kMR * kNR)
+                                : nullptr;
+  alignas(simd::kAlignment) float bias_tail[kNR];
+
+  for (int block = 0; block < k_blocks; ++block) {
+    const int pc = block * kc_max;
+    const int kc = std::min(kc_max, g.k - pc);
+    const bool first = block == 0, last = block == k_blocks - 1;
+    pack_a(g.a + static_cast<std::ptrdiff_t>(i0) * g.lda + pc, g.lda, mc, kc, a_panels);
+
+    for (int jp = 0; jp < panels_n; ++jp) {
+      const int j = j0 + jp * kNR;
+      const int cols = std::min(kNR, g.n - j);
+      // Panel j / kNR of B, from row pc of the reduction on.
+      const float* bp = g.b_packed + static_cast<std::ptrdiff_t>(j) * g.k + static_cast<std::ptrdiff_t>(pc) * kNR;
+      MicroTileIo io;
+      io.epilogue = &g.epilogue;
+      io.ldo = g.ldo;
+      io.cols = cols;
+      if (last && g.epilogue.bias) {
+        if (cols == kNR) {
+          io.bias = g.epilogue.bias + j;
+        } else {
+          std::fill(std::copy(g.epilogue.bias + j, g.epilogue.bias + j + cols, bias_tail), bias_tail + kNR, 0.0f);
+          io.bias = bias_tail;
+        }
+      }
+      for (int ip = 0; ip < panels_m; ++ip) {
+        const int i = i0 + ip * kMR;
+        float* tile_partial = partial ? partial + (static_cast<std::size_t>(ip) * panels_n + jp) * kMR * kNR : nullptr;
+        io.partial_in = first ? nullptr : tile_partial;
+        io.partial_out = last ? nullptr : tile_partial;
+        io.out = g.out + static_cast<std::ptrdiff_t>(i) * g.ldo + j;
+        io.rows = std::min(kMR, g.m - i);
+        micro_kernel(kc, a_panels + static_cast<std::size_t>(ip) * kc * kMR, bp, io);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void run_gemm(const GemmProblem& g, ThreadPool* pool) {
+  if (g.m <= 0 || g.n <= 0) return;
+  // Below ~1 MFLOP per thread (~10 µs) handing tiles to another thread costs more than it saves.
+  constexpr double kMinFlopsPerThread = 1 << 20;
+  const double flops = 2.0 * g.m * g.n * std::max(g.k, 1);
+  const int threads = pool ? std::max(1, std::min(pool->size(), static_cast<int>(flops / kMinFlopsPerThread))) : 1;
+  const TilePlan plan = plan_tiles(g.m, g.n, threads);
+
+  auto tile = [&](int t) {
+    thread_local Scratch scratch;
+    const int ti = t / plan.tn, tj = t % plan.tn;
+    const int i0 = ti * plan.mc, j0 = tj * plan.nc;
+    run_tile(g, i0, std::min(plan.mc, g.m - i0), j0, std::min(plan.nc, g.n - j0), scratch);
+  };
+  const int tasks = plan.tm * plan.tn;
+  if (pool && tasks > 1) {
+    pool->run(tasks, tile);
+  } else {
+    for (int t = 0; t < tasks; ++t) tile(t);
+  }
+}
+
+}  // namespace vitscope::kernels::gemm_detail

@@ -1,0 +1,69 @@
+// Packing of GEMM operands into the panel layouts of gemm_layout.hpp.
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+
+#include "kernels/gemm_layout.hpp"
+#include "vitscope/kernels/gemm.hpp"
+
+namespace vitscope::kernels {
+namespace gemm_detail {
+
+// dst[p][k][kNR] = b[p·kNR + j, k] (0 past n).
+void pack_b_nk(const float* b, int ldb, int n, int k, float* dst) {
+  for (int j0 = 0; j0 < n; j0 += kNR) {
+    const int cols = std::min(kNR, n - j0);
+    float* panel = dst + static_cast<std::size_t>(j0) * k;
+    for (int j = 0; j < cols; ++j) {
+      const float* row = b + static_cast<std::size_t>(j0 + j) * ldb;
+      for (int p = 0; p < k; ++p) panel[static_cast<std::size_t>(p) * kNR + j] = row[p];
+    }
+    for (int j = cols; j < kNR; ++j) {
+      for (int p = 0; p < k; ++p) panel[static_cast<std::size_t>(p) * kNR + j] = 0.0f;
+    }
+  }
+}
+
+// dst[p][k][kNR] = b[k, p·kNR + j] (0 past n).
+void pack_b_kn(const float* b, int ldb, int k, int n, float* dst) {
+  for (int j0 = 0; j0 < n; j0 += kNR) {
+    const int cols = std::min(kNR, n - j0);
+    float* out = dst + static_cast<std::size_t>(j0) * k;
+    for (int p = 0; p < k; ++p, out += kNR) {
+      const float* row = b + static_cast<std::size_t>(p) * ldb + j0;
+      std::copy(row, row + cols, out);
+      std::fill(out + cols, out + kNR, 0.0f);
+    }
+  }
+}
+
+// dst[i][p][kMR] = a[i·kMR + r, p] (0 past m).
+void pack_a(const float* a, int lda, int m, int kc, float* dst) {
+  for (int i0 = 0; i0 < m; i0 += kMR) {
+    const int rows = std::min(kMR, m - i0);
+    const float* src[kMR];
+    for (int r = 0; r < rows; ++r) src[r] = a + static_cast<std::size_t>(i0 + r) * lda;
+    for (int p = 0; p < kc; ++p) {
+      for (int r = 0; r < rows; ++r) dst[r] = src[r][p];
+      for (int r = rows; r < kMR; ++r) dst[r] = 0.0f;
+      dst += kMR;
+    }
+  }
+}
+
+}  // namespace gemm_detail
+
+PackedMatrix PackedMatrix::pack(const float* b, int n, int k, int ldb) {
+  if (n < 0 || k < 0 || ldb < k) {
+    throw std::invalid_argument("PackedMatrix::pack: bad shape n=" + std::to_string(n) +
+                                " k=" + std::to_string(k) + " ldb=" + std::to_string(ldb));
+  }
+  PackedMatrix packed;
+  packed.n_ = n;
+  packed.k_ = k;
+  packed.data_.resize(gemm_detail::packed_b_size(n, k));
+  gemm_detail::pack_b_nk(b, ldb, n, k, packed.data_.data());
+  return packed;
+}
+
+}  // namespace vitscope::kernels

@@ -1,0 +1,176 @@
+#include "vitscope/model_registry.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "vitscope/error.hpp"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace vitscope {
+namespace {
+
+fs::path executable_dir() {
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? fs::path() : self.parent_path();
+}
+
+std::string string_or_empty(const json& object, const char* key) {
+  auto it = object.find(key);
+  return (it != object.end() && it->is_string()) ? it->get<std::string>() : std::string();
+}
+
+PreprocessConfig parse_preprocess(const json& j) {
+  PreprocessConfig config;
+  if (j.contains("input_size")) {
+    config.input_height = j.at("input_size").at(0).get<int>();
+    config.input_width = j.at("input_size").at(1).get<int>();
+  }
+  if (j.contains("crop_pct")) config.crop_pct = j.at("crop_pct").get<double>();
+  if (j.contains("interpolation"))
+    config.interpolation = parse_interpolation(j.at("interpolation").get<std::string>());
+  for (int c = 0; c < 3; ++c) {
+    if (j.contains("mean")) config.mean[c] = j.at("mean").at(c).get<float>();
+    if (j.contains("std")) config.std[c] = j.at("std").at(c).get<float>();
+  }
+  if (config.input_height <= 0 || config.input_width <= 0 || config.crop_pct <= 0 ||
+      config.crop_pct > 1)
+    throw ConfigError("input_size must be positive and crop_pct in (0, 1]");
+  return config;
+}
+
+}  // namespace
+
+ModelRegistry ModelRegistry::load(const std::string& manifest_path) {
+  std::ifstream in(manifest_path);
+  if (!in) throw ConfigError(manifest_path + ": cannot open model manifest");
+  ModelRegistry registry;
+  registry.manifest_path_ = manifest_path;
+  const fs::path folder = fs::path(manifest_path).parent_path();
+  try {
+    const json root = json::parse(in);
+    registry.default_model_ = root.value("default_model", std::string());
+    for (const auto& [name, j] : root.at("models").items()) {
+      Entry entry;
+      entry.spec.name = name;
+      entry.spec.description = string_or_empty(j, "description");
+      entry.spec.architecture = j.at("architecture").get<std::string>();
+      entry.file = j.at("file").get<std::string>();
+      for (const auto& s : j.value("sources", json::array())) {
+        entry.spec.sources.push_back(
+            {string_or_empty(s, "mirror"), string_or_empty(s, "url"), string_or_empty(s, "sha256")});
+      }
+      if (j.contains("vit")) {
+        const json& vit = j.at("vit");
+        entry.spec.patch_size = vit.value("patch_size", 16);
+        entry.spec.heads = vit.value("heads", 0);
+        entry.spec.layernorm_eps = vit.value("layernorm_eps", 1e-6f);
+        entry.spec.pos_embed_antialias = vit.value("pos_embed_antialias", true);
+      }
+      if (j.contains("preprocess")) entry.spec.preprocess = parse_preprocess(j.at("preprocess"));
+      entry.labels_file = string_or_empty(j, "labels");
+      if (!entry.labels_file.empty())
+        entry.spec.labels_path = (folder / entry.labels_file).string();
+      registry.entries_.push_back(std::move(entry));
+    }
+  } catch (const json::exception& e) {
+    throw ConfigError(manifest_path + ": malformed model manifest: " + e.what());
+  } catch (const ConfigError& e) {
+    throw ConfigError(manifest_path + ": " + e.what());
+  }
+  return registry;
+}
+
+ModelRegistry ModelRegistry::load_default() {
+  std::vector<fs::path> candidates;
+  if (const char* env = std::getenv("VITSCOPE_MANIFEST")) candidates.emplace_back(env);
+  const fs::path exe = executable_dir();
+  if (!exe.empty()) {
+    candidates.push_back(exe / ".." / "weights" / "models.json");
+    candidates.push_back(exe / ".." / ".." / "weights" / "models.json");
+    candidates.push_back(exe / ".." / "share" / "vitscope" / "weights" / "models.json");
+  }
+#ifdef VITSCOPE_SOURCE_WEIGHTS_DIR
+  candidates.push_back(fs::path(VITSCOPE_SOURCE_WEIGHTS_DIR) / "models.json");
+#endif
+  for (const fs::path& candidate : candidates) {
+    std::error_code ec;
+    if (fs::is_regular_file(candidate, ec)) return load(fs::weakly_canonical(candidate).string());
+  }
+  throw ConfigError("weights/models.json: model manifest not found (set VITSCOPE_MANIFEST)");
+}
+
+std::vector<std::string> ModelRegistry::names() const {
+  std::vector<std::string> out;
+  for (const Entry& e : entries_) out.push_back(e.spec.name);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+bool ModelRegistry::contains(const std::string& name) const { return find_entry(name) != nullptr; }
+
+const ModelRegistry::Entry* ModelRegistry::find_entry(const std::string& name) const {
+  for (const Entry& e : entries_)
+    if (e.spec.name == name) return &e;
+  return nullptr;
+}
+
+const ModelRegistry::Entry* ModelRegistry::find_entry_by_file(const std::string& file_name) const {
+  for (const Entry& e : entries_)
+    if (e.file == file_name) return &e;
+  return nullptr;
+}
+
+std::vector<std::string> ModelRegistry::weight_dirs() const {
+  std::vector<std::string> dirs;
+  const fs::path weights = fs::path(manifest_path_).parent_path();
+  dirs.push_back(weights.string());
+  if (const char* env = std::getenv("VITSCOPE_WEIGHTS_DIR"); env && *env) dirs.emplace_back(env);
+  dirs.push_back((weights.parent_path().parent_path() / "shared" / "models").lexically_normal().string());
+  return dirs;
+}
+
+ModelSpec ModelRegistry::resolve(const std::string& name_or_path) const {
+  const std::string& wanted = name_or_path.empty() ? default_model_ : name_or_path;
+  if (const Entry* entry = find_entry(wanted)) {
+    ModelSpec spec = entry->spec;
+    std::string tried;
+    for (const std::string& dir : weight_dirs()) {
+      fs::path candidate = fs::path(dir) / entry->file;
+      std::error_code ec;
+      if (fs::is_regular_file(candidate, ec)) {
+        spec.weights_path = candidate.string();
+        return spec;
+      }
+      tried += (tried.empty() ? "" : ", ") + dir;
+    }
+    throw ConfigError("model '" + wanted + "': weights file " + entry->file + " not found in " +
+                      tried + "; run scripts/fetch_weights.sh " + wanted);
+  }
+  const fs::path path(wanted);
+  std::error_code ec;
+  if (path.extension() == ".safetensors" || fs::exists(path, ec)) {
+    const Entry* entry = find_entry_by_file(path.filename().string());
+    ModelSpec spec = entry ? entry->spec : ModelSpec{};
+    if (!entry) {
+      spec.name = path.stem().string();
+      spec.architecture = "vit";
+      const fs::path labels = fs::path(manifest_path_).parent_path() / "imagenet_classes.txt";
+      spec.labels_path = labels.string();  // used only when the model has 1000 classes
+    }
+    spec.weights_path = wanted;
+    return spec;
+  }
+  std::string known;
+  for (const std::string& n : names()) known += (known.empty() ? "" : ", ") + n;
+  throw ConfigError("model '" + wanted + "': not a known model name (" + known +
+                    ") nor a .safetensors file");
+}
+
+}  // namespace vitscope

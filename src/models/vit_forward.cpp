@@ -1,0 +1,181 @@
+// The ViT forward pass over a batch, on the project's kernels. Activations live in one workspace
+// that is sized once per (batch, tokens) and reused, so the layers themselves never allocate.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "models/vit_weights.hpp"
+#include "vitscope/error.hpp"
+#include "vitscope/kernels/gelu.hpp"
+#include "vitscope/kernels/layernorm.hpp"
+#include "vitscope/kernels/softmax.hpp"
+
+namespace vitscope {
+
+namespace {
+
+// patches[B·gh·gw, 3·P·P] ← image[B, 3, H, W], each row ordered (channel, ky, kx) like the conv weight.
+void extract_patches(const xt::xtensor<float, 4>& images, int P, float* patches) {
+  const int B = static_cast<int>(images.shape(0)), H = static_cast<int>(images.shape(2)),
+            W = static_cast<int>(images.shape(3));
+  const int gh = H / P, gw = W / P;
+  const float* src = images.data();
+  for (int b = 0; b < B; ++b)
+    for (int py = 0; py < gh; ++py)
+      for (int px = 0; px < gw; ++px) {
+        float* row = patches + ((static_cast<std::size_t>(b) * gh + py) * gw + px) * 3 * P * P;
+        for (int ch = 0; ch < 3; ++ch)
+          for (int ky = 0; ky < P; ++ky) {
+            const float* line =
+                src + ((static_cast<std::size_t>(b) * 3 + ch) * H + py * P + ky) * W + px * P;
+            std::memcpy(row + (ch * P + ky) * P, line, sizeof(float) * P);
+          }
+      }
+}
+
+void add_rows(float* dst, const float* src, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) dst[i] += src[i];
+}
+
+}  // namespace
+
+xt::xtensor<float, 2> VitModel::forward(const xt::xtensor<float, 4>& batch) {
+  return forward(batch, nullptr);
+}
+
+xt::xtensor<float, 2> VitModel::forward(const xt::xtensor<float, 4>& batch,
+                                        AttentionMaps* attention) {
+  const VitConfig& c = config_;
+  Weights& w = *weights_;
+  const int B = static_cast<int>(batch.shape(0)), P = c.patch_size;
+  const int H = static_cast<int>(batch.shape(2)), W = static_cast<int>(batch.shape(3));
+  if (batch.shape(1) != 3 || H % P != 0 || W % P != 0 || H == 0 || W == 0)
+    throw ConfigError("input of shape [" + std::to_string(B) + "," + std::to_string(batch.shape(1)) +
+                      "," + std::to_string(H) + "," + std::to_string(W) +
+                      "]: expected [batch,3,H,W] with H and W multiples of " + std::to_string(P));
+  const int gh = H / P, gw = W / P, grid = gh * gw, prefix = c.prefix_tokens;
+  const int T = prefix + grid, D = c.width, heads = c.heads, hd = c.head_dim();
+  if (!workspace_) workspace_ = std::make_unique<Workspace>();
+  Workspace& ws = *workspace_;
+  ws.reserve(c, B, T, grid);
+
+  // Positional embedding for this grid (resampled once per new grid size).
+  const xt::xtensor<float, 2>* pos = &w.pos_embed;
+  if (gh != c.pos_grid_h || gw != c.pos_grid_w) {
+    auto key = std::make_pair(gh, gw);
+    auto it = w.resampled_pos_embed.find(key);
+    if (it == w.resampled_pos_embed.end())
+      it = w.resampled_pos_embed
+               .emplace(key, resample_position_embedding(w.pos_embed, prefix, c.pos_grid_h,
+                                                         c.pos_grid_w, gh, gw,
+                                                         c.pos_embed_antialias))
+               .first;
+    pos = &it->second;
+  }
+
+  // Tokens: x[b] = [cls, (dist,) patch_embed(patches)] + pos.
+  extract_patches(batch, P, ws.patches.data());
+  for (int b = 0; b < B; ++b) {
+    float* xb = ws.x.data() + static_cast<std::size_t>(b) * T * D;
+    kernels::linear(ws.patches.data() + static_cast<std::size_t>(b) * grid * 3 * P * P, 3 * P * P,
+                    grid, w.patch_embed.weight, xb + static_cast<std::size_t>(prefix) * D, D,
+                    {w.patch_embed.bias.data(), false, false}, pool_);
+    if (!w.cls_token.empty()) std::copy(w.cls_token.begin(), w.cls_token.end(), xb);
+    if (!w.dist_token.empty()) std::copy(w.dist_token.begin(), w.dist_token.end(), xb + D);
+    add_rows(xb, pos->data(), static_cast<std::size_t>(T) * D);
+  }
+
+  if (attention) attention->clear();
+  const int rows = B * T;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  for (const VitBlockWeights& block : w.blocks) {
+    // x += proj(attention(norm1(x)))
+    kernels::layernorm(ws.x.data(), D, ws.normed.data(), D, rows, D, block.norm1.gamma.data(),
+                       block.norm1.beta.data(), c.layernorm_eps, pool_);
+    kernels::linear(ws.normed.data(), D, rows, block.qkv.weight, ws.qkv.data(), 3 * D,
+                    {block.qkv.bias.data(), false, false}, pool_);
+    // One task per (image, head): scores = q·kᵀ/√d, softmax, then p·v into the head's columns.
+    auto attend = [&](int task) {
+      const int b = task / heads, h = task % heads;
+      const float* q = ws.qkv.data() + static_cast<std::size_t>(b) * T * 3 * D + h * hd;
+      const float* k = q + D;
+      const float* v = q + 2 * D;
+      float* s = ws.scores.data() + static_cast<std::size_t>(task) * T * T;
+      kernels::gemm_abt(T, T, hd, scale, q, 3 * D, k, 3 * D, s, T, nullptr);
+      kernels::softmax_rows(s, T, T, T, nullptr);
+      kernels::gemm_ab(T, hd, T, s, T, v, 3 * D,
+                       ws.attended.data() + static_cast<std::size_t>(b) * T * D + h * hd, D,
+                       nullptr);
+    };
+    if (pool_)
+      pool_->run(B * heads, attend);
+    else
+      for (int task = 0; task < B * heads; ++task) attend(task);
+    if (attention) {
+      xt::xtensor<float, 4> maps = xt::xtensor<float, 4>::from_shape(
+          {static_cast<std::size_t>(B), static_cast<std::size_t>(heads),
+           static_cast<std::size_t>(T), static_cast<std::size_t>(T)});
+      std::copy(ws.scores.begin(), ws.scores.begin() + static_cast<std::ptrdiff_t>(maps.size()),
+                maps.begin());
+      attention->push_back(std::move(maps));
+    }
+    kernels::linear(ws.attended.data(), D, rows, block.proj.weight, ws.x.data(), D,
+                    {block.proj.bias.data(), false, true}, pool_);
+    // x += fc2(gelu(fc1(norm2(x))))
+    kernels::layernorm(ws.x.data(), D, ws.normed.data(), D, rows, D, block.norm2.gamma.data(),
+                       block.norm2.beta.data(), c.layernorm_eps, pool_);
+    kernels::linear(ws.normed.data(), D, rows, block.fc1.weight, ws.hidden.data(), c.mlp_hidden,
+                    {block.fc1.bias.data(), true, false}, pool_);
+    kernels::linear(ws.hidden.data(), c.mlp_hidden, rows, block.fc2.weight, ws.x.data(), D,
+                    {block.fc2.bias.data(), false, true}, pool_);
+  }
+
+  // Pooling and the classifier head(s).
+  const float* gamma = w.final_norm.gamma.data();
+  const float* beta = w.final_norm.beta.data();
+  float* pooled = ws.pooled.data();
+  const int ld_image = T * D;  // stride from one image's token to the same token of the next
+  xt::xtensor<float, 2> logits = xt::xtensor<float, 2>::from_shape(
+      {static_cast<std::size_t>(B), static_cast<std::size_t>(c.num_classes)});
+  switch (c.pooling) {
+    case VitPooling::ClassToken:
+      kernels::layernorm(ws.x.data(), ld_image, pooled, D, B, D, gamma, beta, c.layernorm_eps, pool_);
+      break;
+    case VitPooling::Distilled:
+      kernels::layernorm(ws.x.data(), ld_image, pooled, D, B, D, gamma, beta, c.layernorm_eps, pool_);
+      kernels::layernorm(ws.x.data() + D, ld_image, pooled + B * D, D, B, D, gamma, beta,
+                         c.layernorm_eps, pool_);
+      break;
+    case VitPooling::Mean: {
+      // timm: without fc_norm the final norm applies to every token before the mean.
+      const float* tokens = ws.x.data();
+      if (!c.fc_norm) {
+        kernels::layernorm(ws.x.data(), D, ws.normed.data(), D, rows, D, gamma, beta,
+                           c.layernorm_eps, pool_);
+        tokens = ws.normed.data();
+      }
+      for (int b = 0; b < B; ++b) {
+        float* out = pooled + static_cast<std::size_t>(b) * D;
+        std::fill(out, out + D, 0.0f);
+        for (int t = prefix; t < T; ++t)
+          add_rows(out, tokens + (static_cast<std::size_t>(b) * T + t) * D, D);
+        for (int d = 0; d < D; ++d) out[d] /= static_cast<float>(grid);
+      }
+      if (c.fc_norm)
+        kernels::layernorm(pooled, D, pooled, D, B, D, gamma, beta, c.layernorm_eps, pool_);
+      break;
+    }
+  }
+  kernels::linear(pooled, D, B, w.head.weight, logits.data(), c.num_classes,
+                  {w.head.bias.data(), false, false}, pool_);
+  if (c.pooling == VitPooling::Distilled) {
+    // Evaluation mode of a distilled DeiT: the mean of the class and distillation heads.
+    kernels::linear(pooled + B * D, D, B, w.head_dist.weight, ws.logits.data(), c.num_classes,
+                    {w.head_dist.bias.data(), false, false}, pool_);
+    for (std::size_t i = 0; i < logits.size(); ++i)
+      logits.data()[i] = (logits.data()[i] + ws.logits[i]) / 2;
+  }
+  return logits;
+}
+
+}  // namespace vitscope

@@ -1,0 +1,219 @@
+// Binding a timm-layout checkpoint to VitModel: the config comes from tensor shapes (and the
+// manifest for heads), every tensor's shape is checked, and no tensor may be left unused.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <set>
+#include <string>
+
+#include "models/vit_weights.hpp"
+#include "vitscope/error.hpp"
+
+namespace vitscope {
+namespace {
+
+using Shape = std::vector<std::int64_t>;
+
+// Reads tensors by name with shape checks and remembers which ones were used.
+class TensorBinder {
+ public:
+  explicit TensorBinder(const SafeTensors& file) : file_(file) {}
+
+  bool has(const std::string& name) const { return file_.contains(name); }
+  const Shape& shape(const std::string& name) const { return file_.info(name).shape; }
+
+  std::vector<float> vector(const std::string& name, const Shape& expected) {
+    xt::xarray<float> t = take(name, expected);
+    return std::vector<float>(t.begin(), t.end());
+  }
+  xt::xarray<float> take(const std::string& name, const Shape& expected) {
+    used_.insert(name);
+    xt::xarray<float> t = file_.load_f32(name, expected);
+    parameters_ += static_cast<std::int64_t>(t.size());
+    return t;
+  }
+  // weight_shape: the stored shape when it is not [out, in] (a convolution's [out, c, kh, kw]).
+  PackedLinear linear(const std::string& prefix, std::int64_t out, std::int64_t in,
+                      const Shape& weight_shape = {}) {
+    xt::xarray<float> w = take(prefix + ".weight", weight_shape.empty() ? Shape{out, in} : weight_shape);
+    PackedLinear layer;
+    layer.weight = kernels::PackedMatrix::pack(w.data(), static_cast<int>(out), static_cast<int>(in));
+    layer.bias = vector(prefix + ".bias", {out});
+    return layer;
+  }
+  LayerNormParams layernorm(const std::string& prefix, std::int64_t width) {
+    return {vector(prefix + ".weight", {width}), vector(prefix + ".bias", {width})};
+  }
+
+  void check_all_used() const {
+    for (const std::string& name : file_.names())
+      if (!used_.count(name))
+        throw WeightsError(file_.path() + ": unexpected tensor '" + name + "' " +
+                           shape_to_string(file_.info(name).shape) +
+                           " for a ViT in timm layout");
+  }
+  std::int64_t parameters() const { return parameters_; }
+
+ private:
+  const SafeTensors& file_;
+  std::set<std::string> used_;
+  std::int64_t parameters_ = 0;
+};
+
+int count_blocks(const SafeTensors& file) {
+  int depth = 0;
+  while (file.contains("blocks." + std::to_string(depth) + ".attn.qkv.weight")) ++depth;
+  return depth;
+}
+
+int metadata_int(const SafeTensors& file, const std::string& key) {
+  auto it = file.metadata().find(key);
+  if (it == file.metadata().end()) return 0;
+  try {
+    return std::stoi(it->second);
+  } catch (const std::exception&) {
+    throw WeightsError(file.path() + ": metadata '" + key + "' is not an integer: " + it->second);
+  }
+}
+
+// The patch grid pos_embed was trained for: metadata, else the spec's input size, else a square.
+std::pair<int, int> trained_grid(const SafeTensors& file, const ModelSpec& spec, int grid_tokens) {
+  const int meta_h = metadata_int(file, "pos_grid_h"), meta_w = metadata_int(file, "pos_grid_w");
+  if (meta_h > 0 && meta_w > 0 && meta_h * meta_w == grid_tokens) return {meta_h, meta_w};
+  const int spec_h = spec.preprocess.input_height / spec.patch_size;
+  const int spec_w = spec.preprocess.input_width / spec.patch_size;
+  if (spec_h * spec_w == grid_tokens) return {spec_h, spec_w};
+  const int side = static_cast<int>(std::lround(std::sqrt(static_cast<double>(grid_tokens))));
+  if (side * side == grid_tokens) return {side, side};
+  throw WeightsError(file.path() + ": pos_embed has " + std::to_string(grid_tokens) +
+                     " grid positions, which is not the input size's grid nor a square");
+}
+
+}  // namespace
+
+VitModel::VitModel() = default;
+VitModel::~VitModel() = default;
+
+std::unique_ptr<VitModel> VitModel::load(const SafeTensors& file, const ModelSpec& spec,
+                                         ThreadPool* pool) {
+  const std::string& path = file.path();
+  if (!file.contains("patch_embed.proj.weight") || !file.contains("blocks.0.attn.qkv.weight"))
+    throw WeightsError(path + ": not a ViT checkpoint in timm layout (no tensor "
+                              "'patch_embed.proj.weight' or 'blocks.0.attn.qkv.weight')");
+  std::unique_ptr<VitModel> model(new VitModel());
+  model->spec_ = spec;
+  model->pool_ = pool;
+  model->weights_ = std::make_unique<Weights>();
+  VitConfig& c = model->config_;
+  Weights& w = *model->weights_;
+  TensorBinder bind(file);
+
+  const Shape& patch_shape = bind.shape("patch_embed.proj.weight");  // [D, 3, P, P]
+  if (patch_shape.size() != 4 || patch_shape[1] != 3 || patch_shape[2] != patch_shape[3] ||
+      patch_shape[0] <= 0 || patch_shape[2] <= 0)
+    throw WeightsError(path + ": tensor 'patch_embed.proj.weight' has shape " +
+                       shape_to_string(patch_shape) + ", expected [width,3,patch,patch]");
+  c.width = static_cast<int>(patch_shape[0]);
+  c.patch_size = static_cast<int>(patch_shape[2]);
+  c.depth = count_blocks(file);
+  c.layernorm_eps = spec.layernorm_eps;
+  c.pos_embed_antialias = spec.pos_embed_antialias;
+  c.heads = spec.heads > 0 ? spec.heads : metadata_int(file, "heads");
+  if (c.heads <= 0) c.heads = std::max(1, c.width / 64);
+  if (c.width % c.heads != 0)
+    throw WeightsError(path + ": width " + std::to_string(c.width) + " is not divisible by " +
+                       std::to_string(c.heads) + " heads");
+  const bool has_cls = bind.has("cls_token"), has_dist = bind.has("dist_token");
+  if (has_dist && !has_cls) throw WeightsError(path + ": dist_token without cls_token");
+  c.prefix_tokens = (has_cls ? 1 : 0) + (has_dist ? 1 : 0);
+  c.fc_norm = bind.has("fc_norm.weight");
+  c.pooling = has_dist ? VitPooling::Distilled
+                       : (has_cls && !c.fc_norm ? VitPooling::ClassToken : VitPooling::Mean);
+  if (!bind.has("head.weight")) throw WeightsError(path + ": no tensor 'head.weight'");
+  c.num_classes = static_cast<int>(bind.shape("head.weight").at(0));
+  c.mlp_hidden = static_cast<int>(bind.shape("blocks.0.mlp.fc1.weight").at(0));
+  const std::int64_t D = c.width, P = c.patch_size;
+
+  // The 16×16 stride-16 convolution is a GEMM over patches: [D, 3, P, P] read as [D, 3·P·P].
+  w.patch_embed = bind.linear("patch_embed.proj", D, 3 * P * P, {D, 3, P, P});
+  if (has_cls) w.cls_token = bind.vector("cls_token", {1, 1, D});
+  if (has_dist) w.dist_token = bind.vector("dist_token", {1, 1, D});
+
+  if (!bind.has("pos_embed")) throw WeightsError(path + ": no tensor 'pos_embed'");
+  const std::int64_t pos_tokens = bind.shape("pos_embed").size() == 3 ? bind.shape("pos_embed")[1] : -1;
+  const int grid_tokens = static_cast<int>(pos_tokens - c.prefix_tokens);
+  if (grid_tokens <= 0)
+    throw WeightsError(path + ": tensor 'pos_embed' has shape " +
+                       shape_to_string(bind.shape("pos_embed")) + ", expected [1,tokens," +
+                       std::to_string(D) + "]");
+  std::tie(c.pos_grid_h, c.pos_grid_w) = trained_grid(file, spec, grid_tokens);
+  xt::xarray<float> pos = bind.take("pos_embed", {1, pos_tokens, D});
+  w.pos_embed = xt::xtensor<float, 2>::from_shape({static_cast<std::size_t>(pos_tokens),
+                                                   static_cast<std::size_t>(D)});
+  std::copy(pos.begin(), pos.end(), w.pos_embed.begin());
+
+  for (int i = 0; i < c.depth; ++i) {
+    const std::string b = "blocks." + std::to_string(i);
+    VitBlockWeights block;
+    block.norm1 = bind.layernorm(b + ".norm1", D);
+    block.qkv = bind.linear(b + ".attn.qkv", 3 * D, D);
+    block.proj = bind.linear(b + ".attn.proj", D, D);
+    block.norm2 = bind.layernorm(b + ".norm2", D);
+    block.fc1 = bind.linear(b + ".mlp.fc1", c.mlp_hidden, D);
+    block.fc2 = bind.linear(b + ".mlp.fc2", D, c.mlp_hidden);
+    w.blocks.push_back(std::move(block));
+  }
+  w.final_norm = bind.layernorm(c.fc_norm ? "fc_norm" : "norm", D);
+  w.head = bind.linear("head", c.num_classes, D);
+  if (has_dist) w.head_dist = bind.linear("head_dist", c.num_classes, D);
+  bind.check_all_used();
+  w.parameters = bind.parameters();
+  return model;
+}
+
+ModelSummary VitModel::summary() const {
+  const VitConfig& c = config_;
+  const std::int64_t D = c.width, P = c.patch_size, H = c.mlp_hidden;
+  const std::int64_t grid = static_cast<std::int64_t>(spec_.preprocess.input_height / P) *
+                            (spec_.preprocess.input_width / P);
+  const std::int64_t T = grid + c.prefix_tokens;
+  const std::int64_t per_block = T * D * 3 * D   // qkv
+                                 + 2 * T * T * D  // q·kᵀ and p·v over all heads
+                                 + T * D * D      // proj
+                                 + 2 * T * D * H; // fc1, fc2
+  const std::int64_t heads_out = (c.pooling == VitPooling::Distilled ? 2 : 1) * D * c.num_classes;
+  ModelSummary s;
+  s.architecture = "vit";
+  s.parameters = weights_->parameters;
+  s.macs_per_image = grid * D * 3 * P * P + c.depth * per_block + heads_out;
+  const char* pooling = c.pooling == VitPooling::ClassToken ? "class token"
+                        : c.pooling == VitPooling::Distilled ? "class + distillation tokens"
+                                                              : "mean of patch tokens";
+  const PreprocessConfig& p = spec_.preprocess;
+  auto triple = [](const std::array<float, 3>& v) {
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "(%.4g, %.4g, %.4g)", v[0], v[1], v[2]);
+    return std::string(buf);
+  };
+  char crop[32];
+  std::snprintf(crop, sizeof crop, "%.4g", p.crop_pct);
+  s.config = {
+      {"input size", std::to_string(p.input_height) + "x" + std::to_string(p.input_width)},
+      {"patch size", std::to_string(c.patch_size) + "x" + std::to_string(c.patch_size)},
+      {"tokens", std::to_string(T) + " (" + std::to_string(grid) + " patches + " +
+                     std::to_string(c.prefix_tokens) + " prefix)"},
+      {"trained patch grid", std::to_string(c.pos_grid_h) + "x" + std::to_string(c.pos_grid_w)},
+      {"width", std::to_string(c.width)},
+      {"depth", std::to_string(c.depth)},
+      {"heads", std::to_string(c.heads) + " (head dim " + std::to_string(c.head_dim()) + ")"},
+      {"mlp hidden", std::to_string(c.mlp_hidden)},
+      {"layernorm eps", [&] { char b[32]; std::snprintf(b, sizeof b, "%g", c.layernorm_eps); return std::string(b); }()},
+      {"classifier", pooling},
+      {"classes", std::to_string(c.num_classes)},
+      {"preprocess", std::string("resize ") + interpolation_name(p.interpolation) + ", crop_pct " +
+                         crop + ", mean " + triple(p.mean) + ", std " + triple(p.std)},
+  };
+  return s;
+}
+
+}  // namespace vitscope

@@ -1,0 +1,87 @@
+// Hidden timing cases (run with `test_kernels [.perf]`): GFLOP/s of linear() on ViT shapes at 1 and
+// 2 threads next to the scalar reference, and of the attention GEMMs. Printed, not asserted.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "kernels/kernel_test_util.hpp"
+#include "vitscope/kernels/gemm.hpp"
+
+namespace vitscope::kernels {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Best time of one call in seconds, over repeats filling about min_seconds.
+template <class F>
+double best_seconds(F&& call, double min_seconds = 0.5) {
+  call();  // warm caches, thread-local scratch and the pool
+  double best = 1e30, total = 0.0;
+  for (int i = 0; total < min_seconds || i < 3; ++i) {
+    const auto t0 = Clock::now();
+    call();
+    const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+    best = std::min(best, s);
+    total += s;
+  }
+  return best;
+}
+
+TEST_CASE("linear GFLOP/s on ViT shapes", "[.perf]") {
+  struct Shape {
+    int m, n, k;
+    const char* what;
+  };
+  const Shape shapes[] = {
+      {197, 768, 768, "ViT-B attn proj"}, {197, 2304, 768, "ViT-B qkv"},   {197, 3072, 768, "ViT-B fc1"},
+      {197, 768, 3072, "ViT-B fc2"},      {197, 576, 192, "DeiT-Ti qkv"},  {197, 768, 192, "DeiT-Ti fc1"},
+      {197, 192, 768, "DeiT-Ti fc2"},     {394, 768, 768, "batch 2 proj"},
+  };
+  std::printf("%-16s %5s %5s %5s | %8s | %9s %9s | %s\n", "shape", "M", "N", "K", "ref", "1 thread", "2 threads",
+              "GFLOP/s (best of repeats)");
+  for (const Shape& s : shapes) {
+    const std::vector<float> a = test::random_vector(std::size_t(s.m) * s.k, 1);
+    const std::vector<float> b = test::random_vector(std::size_t(s.n) * s.k, 2);
+    const std::vector<float> bias = test::random_vector(s.n, 3);
+    std::vector<float> out(std::size_t(s.m) * s.n);
+    const PackedMatrix packed = PackedMatrix::pack(b.data(), s.n, s.k);
+    LinearEpilogue epilogue;
+    epilogue.bias = bias.data();
+    const double flops = 2.0 * s.m * s.n * s.k;
+
+    const double ref = best_seconds(
+        [&] { linear_ref(a.data(), s.k, s.m, b.data(), s.n, s.k, out.data(), s.n, epilogue); }, 0.0);
+    double fast[2];
+    for (int threads : {1, 2}) {
+      ThreadPool pool(threads);
+      fast[threads - 1] =
+          best_seconds([&] { linear(a.data(), s.k, s.m, packed, out.data(), s.n, epilogue, &pool); });
+    }
+    std::printf("%-16s %5d %5d %5d | %8.2f | %9.1f %9.1f |\n", s.what, s.m, s.n, s.k, flops / ref * 1e-9,
+                flops / fast[0] * 1e-9, flops / fast[1] * 1e-9);
+  }
+}
+
+TEST_CASE("attention GEMM GFLOP/s (one head of 64, 197 tokens)", "[.perf]") {
+  const int t = 197, d = 64, ld = 3 * 768;
+  const std::vector<float> qkv = test::random_vector(std::size_t(t) * ld, 4);
+  std::vector<float> scores(std::size_t(t) * t), ctx(std::size_t(t) * 768);
+  const double flops = 2.0 * t * t * d;
+  for (int threads : {1, 2}) {
+    ThreadPool pool(threads);
+    const double qk = best_seconds([&] {
+      gemm_abt(t, t, d, 0.125f, qkv.data(), ld, qkv.data() + 768, ld, scores.data(), t, &pool);
+    });
+    const double pv = best_seconds([&] {
+      gemm_ab(t, d, t, scores.data(), t, qkv.data() + 2 * 768, ld, ctx.data(), 768, &pool);
+    });
+    std::printf("threads %d: q·kᵀ %.1f GFLOP/s (%.1f µs), p·v %.1f GFLOP/s (%.1f µs)\n", threads,
+                flops / qk * 1e-9, qk * 1e6, flops / pv * 1e-9, pv * 1e6);
+  }
+}
+
+}  // namespace
+}  // namespace vitscope::kernels

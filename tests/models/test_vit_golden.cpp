@@ -1,0 +1,115 @@
+// The ViT against PyTorch golden files (scripts/golden/gen_vit_cases.py): random timm-layout models
+// covering a square and a non-square input, positional-embedding resampling (plain and antialiased),
+// a distilled DeiT, mean pooling and the realistic 197-token case.
+#include <string>
+
+#include "test_helpers.hpp"
+#include "vitscope/safetensors.hpp"
+#include "vitscope/vit.hpp"
+
+using namespace vitscope;
+using vitscope::testing::data_path;
+using vitscope::testing::max_abs_difference;
+
+namespace {
+
+constexpr double kLogitTolerance = 1e-4;      // absolute, fp32
+constexpr double kAttentionTolerance = 1e-5;  // absolute, probabilities
+
+struct GoldenCase {
+  SafeTensors weights;
+  SafeTensors io;
+  ModelSpec spec;
+};
+
+GoldenCase open_case(const std::string& name) {
+  GoldenCase c{SafeTensors::open(data_path("vit/" + name + ".safetensors")),
+               SafeTensors::open(data_path("vit/" + name + ".io.safetensors")), {}};
+  const auto& meta = c.io.metadata();
+  c.spec.name = name;
+  c.spec.architecture = "vit";
+  c.spec.heads = std::stoi(meta.at("heads"));
+  c.spec.patch_size = std::stoi(meta.at("patch_size"));
+  c.spec.layernorm_eps = std::stof(meta.at("layernorm_eps"));
+  c.spec.pos_embed_antialias = meta.count("pos_embed_antialias") && meta.at("pos_embed_antialias") == "1";
+  // The trained grid is given through the input size the model was trained at.
+  c.spec.preprocess.input_height = std::stoi(meta.at("pos_grid_h")) * c.spec.patch_size;
+  c.spec.preprocess.input_width = std::stoi(meta.at("pos_grid_w")) * c.spec.patch_size;
+  return c;
+}
+
+xt::xtensor<float, 4> input_of(const GoldenCase& c) {
+  xt::xarray<float> x = c.io.load_f32("input");
+  REQUIRE(x.dimension() == 4);
+  xt::xtensor<float, 4> batch = xt::xtensor<float, 4>::from_shape({x.shape(0), x.shape(1), x.shape(2), x.shape(3)});
+  std::copy(x.begin(), x.end(), batch.begin());
+  return batch;
+}
+
+}  // namespace
+
+TEST_CASE("ViT logits and attention match PyTorch on every golden case", "[models][vit]") {
+  const std::string name =
+      GENERATE(as<std::string>{}, "square", "nonsquare", "interp", "interp_antialias", "distilled",
+               "avgpool", "tokens197");
+  const int threads = GENERATE(1, 2);
+  CAPTURE(name, threads);
+  GoldenCase c = open_case(name);
+  ThreadPool pool(threads);
+  auto model = VitModel::load(c.weights, c.spec, &pool);
+  const auto& meta = c.io.metadata();
+  CHECK(model->config().depth == std::stoi(meta.at("depth")));
+  CHECK(model->config().width == std::stoi(meta.at("width")));
+  CHECK(model->num_classes() == std::stoi(meta.at("num_classes")));
+
+  AttentionMaps attention;
+  const xt::xtensor<float, 2> logits = model->forward(input_of(c), &attention);
+  const auto logit_diff = max_abs_difference(logits, c.io.load_f32("logits"));
+  INFO("worst |logit - PyTorch| = " << logit_diff.max_abs << " at flat index " << logit_diff.where);
+  CHECK(logit_diff.max_abs <= kLogitTolerance);
+
+  REQUIRE(static_cast<int>(attention.size()) == model->config().depth);
+  for (std::size_t layer = 0; layer < attention.size(); ++layer) {
+    const auto diff = max_abs_difference(attention[layer], c.io.load_f32("attn." + std::to_string(layer)));
+    INFO("layer " << layer << ": worst |attention - PyTorch| = " << diff.max_abs);
+    CHECK(diff.max_abs <= kAttentionTolerance);
+  }
+}
+
+TEST_CASE("A batch gives each image the logits it gets alone", "[models][vit]") {
+  GoldenCase c = open_case("square");
+  ThreadPool pool(2);
+  auto model = VitModel::load(c.weights, c.spec, &pool);
+  const xt::xtensor<float, 4> batch = input_of(c);
+  REQUIRE(batch.shape(0) == 2);
+  const xt::xtensor<float, 2> together = model->forward(batch);
+  for (std::size_t b = 0; b < batch.shape(0); ++b) {
+    xt::xtensor<float, 4> one = xt::xtensor<float, 4>::from_shape({1, 3, batch.shape(2), batch.shape(3)});
+    std::copy(batch.begin() + static_cast<std::ptrdiff_t>(b * one.size()),
+              batch.begin() + static_cast<std::ptrdiff_t>((b + 1) * one.size()), one.begin());
+    const xt::xtensor<float, 2> alone = model->forward(one);
+    for (std::size_t k = 0; k < alone.shape(1); ++k) CHECK(alone(0, k) == Approx(together(b, k)).margin(1e-6));
+  }
+}
+
+TEST_CASE("ViT summary counts parameters and MACs", "[models][vit]") {
+  GoldenCase c = open_case("square");
+  auto model = VitModel::load(c.weights, c.spec, nullptr);
+  std::int64_t expected_params = 0;
+  for (const std::string& n : c.weights.names()) expected_params += c.weights.info(n).numel();
+  const ModelSummary s = model->summary();
+  CHECK(s.parameters == expected_params);
+  // 64x64, patch 16, D=48, 2 blocks, mlp 192, 10 classes: T = 17, 16 patches.
+  const std::int64_t T = 17, D = 48, H = 192;
+  const std::int64_t expected_macs = 16 * D * 3 * 16 * 16 + 2 * (T * D * 3 * D + 2 * T * T * D + T * D * D + 2 * T * D * H) + D * 10;
+  CHECK(s.macs_per_image == expected_macs);
+}
+
+TEST_CASE("Resampling the position embedding to its own grid is the identity", "[models][vit]") {
+  xt::xtensor<float, 2> pos = xt::xtensor<float, 2>::from_shape({1 + 12, 5});
+  for (std::size_t i = 0; i < pos.size(); ++i) pos.data()[i] = std::sin(0.37f * static_cast<float>(i));
+  for (bool antialias : {false, true}) {
+    const auto same = resample_position_embedding(pos, 1, 3, 4, 3, 4, antialias);
+    CHECK(max_abs_difference(same, pos).max_abs < 1e-6);
+  }
+}

@@ -30,8 +30,15 @@ struct ImageLoadOptions {
   std::int64_t max_pixels = 100'000'000;  // images larger than this are refused before decoding
 };
 
-// Decodes an image: EXIF orientation applied; grayscale, alpha (dropped, as PIL's convert("RGB")),
-// 16-bit and palette images converted to 8-bit RGB. Throws ImageError "<path>: <problem>".
+// Decodes an image: EXIF orientation applied (JPEG, PNG and TIFF; OpenCV ignores it in WebP);
+// grayscale, alpha (dropped, as PIL's convert("RGB")), palette and 16-bit images converted to
+// 8-bit RGB, 16-bit samples as round(v / 257). Before decoding, the size in the header is checked
+// against max_pixels and the file's structure is checked for truncation, so a damaged file fails
+// with its own message instead of decoding to grey. GIF (no decoder in OpenCV 4.6) and animated
+// WebP are refused. Throws ImageError "<path>: <problem>", one line, e.g.
+//   "<path>: empty file (0 bytes)", "<path>: not an image (unrecognised content)",
+//   "<path>: cannot decode JPEG data (file is truncated)",
+//   "<path>: image is 20000x20000 (400.0 megapixels), over the 100 megapixel limit".
 RgbImage load_image(const std::string& path, const ImageLoadOptions& options = {});
 RgbImage decode_image(const std::uint8_t* bytes, std::size_t size, const std::string& name,
                       const ImageLoadOptions& options = {});

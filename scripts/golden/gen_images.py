@@ -5,7 +5,8 @@ the RGB pixels PIL decodes from each, which the C++ loader must reproduce.
 Writes into tests/data/images/:
   <name>.<ext>            the fixture files
   expected.safetensors    U8 [H, W, 3] "<file name>" = PIL's Image.open(file).convert("RGB"),
-                          after ImageOps.exif_transpose for the EXIF-rotated JPEGs; for the 16-bit
+                          after ImageOps.exif_transpose for the EXIF-rotated JPEG and PNG files
+                          (PIL's TIFF loader applies the orientation itself); for the 16-bit
                           PNG, round(v / 257) of the stored samples (PIL itself would clip to 255)
 
 Run with Debian's interpreter: /usr/bin/python3 scripts/golden/gen_images.py
@@ -38,11 +39,15 @@ def with_alpha(rgb):
     return rgba
 
 
-def exif_jpeg(rgb, orientation):
+def orientation_exif(orientation):
     exif = Image.Exif()
     exif[ORIENTATION] = orientation
+    return exif.tobytes()
+
+
+def exif_jpeg(rgb, orientation):
     buffer = io.BytesIO()
-    rgb.save(buffer, "JPEG", quality=95, exif=exif.tobytes())
+    rgb.save(buffer, "JPEG", quality=95, exif=orientation_exif(orientation))
     return buffer.getvalue()
 
 
@@ -72,18 +77,24 @@ def main():
         "palette.png": lambda f: palette.save(f, "PNG"),
         "palette_transparency.png": lambda f: palette_trns.save(f, "PNG", transparency=3),
         "gray16.png": lambda f: Image.fromarray(sixteen.astype(np.uint16), "I;16").save(f, "PNG"),
+        "bilevel.pbm": lambda f: gray.convert("1").save(f, "PPM"),
         "palette.gif": lambda f: palette.save(f, "GIF"),
+        "animated.webp": lambda f: rgb.save(f, "WEBP", save_all=True, lossless=True,
+                                            append_images=[rgb.transpose(Image.FLIP_LEFT_RIGHT)]),
     }
     for orientation in (3, 6, 8):
         files[f"orientation_{orientation}.jpg"] = (
             lambda f, o=orientation: open(f, "wb").write(exif_jpeg(rgb, o)))
+    # OpenCV also applies the orientation of PNG (eXIf chunk) and TIFF files, though not of WebP.
+    files["orientation_6.png"] = lambda f: rgb.save(f, "PNG", exif=orientation_exif(6))
+    files["orientation_6.tiff"] = lambda f: rgb.save(f, "TIFF", exif=orientation_exif(6))
 
     expected = {}
     for name, write in files.items():
         path = os.path.join(OUT, name)
         write(path)
-        if name.endswith(".gif"):
-            continue  # OpenCV 4.6 has no GIF decoder: the fixture checks the error message
+        if name in ("palette.gif", "animated.webp"):
+            continue  # formats OpenCV 4.6 cannot decode: these fixtures check the error messages
         if name == "gray16.png":
             check = np.asarray(Image.open(path))
             assert check.dtype != np.uint8 and (check.astype(np.int64) == sixteen).all()
@@ -92,8 +103,12 @@ def main():
             continue
         image = Image.open(path)
         if name.startswith("orientation_"):
-            assert image.getexif()[ORIENTATION] == int(name[12])
-            image = ImageOps.exif_transpose(image)
+            assert image.getexif()[ORIENTATION] == int(name[len("orientation_")])
+            if name.endswith(".tiff"):
+                image.load()  # PIL's TIFF loader applies the orientation itself
+                assert image.size == (rgb.height, rgb.width)
+            else:
+                image = ImageOps.exif_transpose(image)
         expected[name] = np.asarray(image.convert("RGB"))
     safetensors_io.save(os.path.join(OUT, "expected.safetensors"), expected,
                         {"generator": "scripts/golden/gen_images.py"})

@@ -22,5 +22,6 @@ constexpr int kExitFatal = 2;  // bad weights, unknown model, bad options
 Subcommand add_classify_command(CLI::App& app);
 Subcommand add_info_command(CLI::App& app);
 Subcommand add_models_command(CLI::App& app);
+Subcommand add_bench_command(CLI::App& app);
 
 }  // namespace vitscope::cli

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
       cli::add_classify_command(app),
       cli::add_info_command(app),
       cli::add_models_command(app),
+      cli::add_bench_command(app),
   };
   try {
     app.parse(argc, argv);

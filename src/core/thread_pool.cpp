@@ -1,13 +1,13 @@
 // ThreadPool: workers created once; run() hands out task indices through one atomic word.
 //
-// Every GEMM of a forward pass goes through run(), so the hand-off is cheap: idle workers spin for a
-// short while before they block on a condition variable, and the caller takes part in the work and
-// spins before it blocks waiting for the last task. run() returns as soon as every task has finished;
-// it never waits for a worker that is still asleep and took no task.
+// Every GEMM of a forward pass goes through run(), so the hand-off is cheap: idle workers spin for
+// a short while before they block on a condition variable, and the caller takes part in the work
+// and spins before it blocks waiting for the last task. run() returns as soon as every task has
+// finished; it never waits for a worker that is still asleep and took no task.
 //
-// The job word packs (generation << 32) | next_index. A task index is claimed with a compare-exchange
-// that also checks the generation, so a worker that wakes late can never claim an index of a newer
-// job with the task pointer or task count of an older one (see publish()).
+// The job word packs (generation << 32) | next_index. A task index is claimed with a
+// compare-exchange that also checks the generation, so a worker that wakes late can never claim an
+// index of a newer job with the task pointer or task count of an older one (see publish()).
 #include "vitscope/thread_pool.hpp"
 
 #include <sched.h>
@@ -30,11 +30,12 @@ constexpr std::uint64_t kIndexMask = 0xffffffffu;
 // Index value that closes a generation for claiming while the next job is being set up.
 constexpr std::uint64_t kClosed = kIndexMask;
 // How long an idle worker (or the waiting caller) spins before it blocks. Long enough to bridge the
-// gap between two kernels of a forward pass, short enough not to burn a core while the program idles.
+// gap between two kernels of a forward pass, short enough not to burn a core while the program
+// idles.
 constexpr auto kSpinTime = std::chrono::microseconds(200);
 
-// True on pool workers, and on a caller while it runs tasks: a nested run() then runs inline instead
-// of waiting on threads that are busy with the outer job.
+// True on pool workers, and on a caller while it runs tasks: a nested run() then runs inline
+// instead of waiting on threads that are busy with the outer job.
 thread_local bool tls_inside_pool = false;
 
 inline void cpu_relax() {
@@ -78,7 +79,8 @@ struct ThreadPool::State {
 
   // Makes a new job claimable. Closing the old generation first means that any thread still holding
   // the old job word fails its compare-exchange before it could pair an old index with the new
-  // task pointer or count (those stores happen after the close and are published by the final store).
+  // task pointer or count (those stores happen after the close and are published by the final
+  // store).
   void publish(const Task& t, int n) {
     const std::uint64_t next_gen = (job.load(std::memory_order_relaxed) >> 32) + 1;
     job.store((next_gen << 32) | kClosed, std::memory_order_seq_cst);
@@ -121,9 +123,9 @@ struct ThreadPool::State {
         failed.store(true, std::memory_order_relaxed);  // remaining tasks are skipped
       }
     }
-    // The last completion wakes a blocked caller. Locking before notifying closes the window between
-    // the caller's predicate check and its wait. Nothing of this job is touched after the increment
-    // except the (then harmless) notification.
+    // The last completion wakes a blocked caller. Locking before notifying closes the window
+    // between the caller's predicate check and its wait. Nothing of this job is touched after the
+    // increment except the (then harmless) notification.
     if (finished.fetch_add(1, std::memory_order_acq_rel) + 1 == n) {
       std::lock_guard<std::mutex> lock(mutex);
       job_done.notify_all();

@@ -104,42 +104,26 @@ std::optional<Size> tiff_size(const Bytes& b) {
   const bool little = b.data()[0] == 'I';
   const auto version = b.u16(2, little);
   if (!version) return std::nullopt;
-  const bool big = *version == 43;
-  std::uint64_t ifd = 0, count = 0;
-  std::size_t entry_size = 12, first_entry = 0;
-  if (big) {
-    const auto offset_size = b.u16(4, little);
-    const auto offset = b.u64(8, little);
-    if (!offset_size || *offset_size != 8 || !offset) return std::nullopt;
-    ifd = *offset;
-    const auto entries = b.u64(ifd, little);
-    if (!entries) return std::nullopt;
-    count = *entries;
-    entry_size = 20;
-    first_entry = ifd + 8;
-  } else {
-    const auto offset = b.u32(4, little);
-    if (!offset) return std::nullopt;
-    ifd = *offset;
-    const auto entries = b.u16(ifd, little);
-    if (!entries) return std::nullopt;
-    count = *entries;
-    first_entry = ifd + 2;
-  }
+  const bool big = *version == 43;  // BigTIFF: 8-byte offsets and counts, 20-byte entries
+  if (big && b.u16(4, little) != std::optional<std::uint16_t>(8)) return std::nullopt;
+  const auto ifd = big ? b.u64(8, little) : b.uint(4, 4, little);
+  if (!ifd) return std::nullopt;
+  const auto count = b.uint(*ifd, big ? 8 : 2, little);
+  if (!count) return std::nullopt;
+  const std::size_t entry_size = big ? 20 : 12;
+  const std::size_t first_entry = *ifd + (big ? 8 : 2);
   std::optional<std::uint64_t> width, height;
-  for (std::uint64_t i = 0; i < count; ++i) {
+  for (std::uint64_t i = 0; i < *count; ++i) {
     const std::size_t entry = first_entry + i * entry_size;
     if (!b.has(entry, entry_size)) return std::nullopt;
     const auto tag = *b.u16(entry, little);
     if (tag != 256 && tag != 257) continue;
     const auto type = *b.u16(entry + 2, little);
     const std::size_t value = entry + (big ? 12 : 8);
-    std::optional<std::uint64_t> v;
-    if (type == 3) v = *b.u16(value, little);       // SHORT
-    else if (type == 4) v = *b.u32(value, little);  // LONG
-    else if (type == 16 && big) v = *b.u64(value, little);  // LONG8
-    else return std::nullopt;
-    (tag == 256 ? width : height) = v;
+    // SHORT or LONG, and LONG8 in BigTIFF.
+    const std::size_t width_bytes = type == 3 ? 2 : type == 4 ? 4 : (type == 16 && big) ? 8 : 0;
+    if (width_bytes == 0) return std::nullopt;
+    (tag == 256 ? width : height) = *b.uint(value, width_bytes, little);
     if (width && height) {
       if (*width > 0x7FFFFFFFu || *height > 0x7FFFFFFFu) return std::nullopt;
       return positive(static_cast<std::int64_t>(*width), static_cast<std::int64_t>(*height));

@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cctype>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -15,13 +16,20 @@ using image_bytes::Bytes;
 
 const std::string kTruncated = "file is truncated";
 
+// The position of the next 0xFF byte at or after `pos`, or the size when there is none.
+std::size_t next_ff(const Bytes& b, std::size_t pos) {
+  if (pos >= b.size()) return b.size();
+  const void* found = std::memchr(b.data() + pos, 0xFF, b.size() - pos);
+  return found ? static_cast<std::size_t>(static_cast<const std::uint8_t*>(found) - b.data()) : b.size();
+}
+
 // Follows the marker segments and the entropy-coded scans from SOI to EOI. Inside a scan, 0xFF is
 // followed by 0x00 (a stuffed byte) or a restart marker; any other marker ends the scan. A file that
 // runs out before EOI is truncated; bytes after EOI (camera trailers) are ignored.
 std::optional<std::string> jpeg_damage(const Bytes& b) {
   std::size_t pos = 2;
   while (true) {
-    while (pos < b.size() && b.data()[pos] != 0xFF) ++pos;  // stray bytes: tolerated by libjpeg
+    pos = next_ff(b, pos);  // skipping stray bytes, which libjpeg tolerates
     while (pos < b.size() && b.data()[pos] == 0xFF) ++pos;
     if (pos >= b.size()) return kTruncated;
     const std::uint8_t marker = b.data()[pos++];
@@ -35,7 +43,7 @@ std::optional<std::string> jpeg_damage(const Bytes& b) {
     if (marker != 0xDA) continue;
     // Entropy-coded data of the scan: stop at the first marker that is not RSTn.
     while (true) {
-      while (pos < b.size() && b.data()[pos] != 0xFF) ++pos;
+      pos = next_ff(b, pos);
       std::size_t next = pos;
       while (next < b.size() && b.data()[next] == 0xFF) ++next;
       if (next >= b.size()) return kTruncated;
@@ -49,18 +57,31 @@ std::optional<std::string> jpeg_damage(const Bytes& b) {
   }
 }
 
+// CRC-32 (the polynomial of PNG and zlib), eight bytes per step ("slicing-by-8"): table[k][b] is
+// the CRC contribution of byte b followed by k zero bytes.
 std::uint32_t crc32(const std::uint8_t* data, std::size_t size) {
-  static const std::array<std::uint32_t, 256> table = [] {
-    std::array<std::uint32_t, 256> t{};
+  static const auto table = [] {
+    std::array<std::array<std::uint32_t, 256>, 8> t{};
     for (std::uint32_t n = 0; n < 256; ++n) {
       std::uint32_t c = n;
       for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      t[n] = c;
+      t[0][n] = c;
+    }
+    for (std::uint32_t n = 0; n < 256; ++n) {
+      for (int k = 1; k < 8; ++k) t[k][n] = (t[k - 1][n] >> 8) ^ t[0][t[k - 1][n] & 0xFF];
     }
     return t;
   }();
   std::uint32_t c = 0xFFFFFFFFu;
-  for (std::size_t i = 0; i < size; ++i) c = table[(c ^ data[i]) & 0xFF] ^ (c >> 8);
+  std::size_t i = 0;
+  for (; i + 8 <= size; i += 8) {
+    const std::uint32_t low = c ^ (std::uint32_t{data[i]} | std::uint32_t{data[i + 1]} << 8 |
+                                   std::uint32_t{data[i + 2]} << 16 | std::uint32_t{data[i + 3]} << 24);
+    c = table[7][low & 0xFF] ^ table[6][(low >> 8) & 0xFF] ^ table[5][(low >> 16) & 0xFF] ^
+        table[4][low >> 24] ^ table[3][data[i + 4]] ^ table[2][data[i + 5]] ^
+        table[1][data[i + 6]] ^ table[0][data[i + 7]];
+  }
+  for (; i < size; ++i) c = table[0][(c ^ data[i]) & 0xFF] ^ (c >> 8);
   return c ^ 0xFFFFFFFFu;
 }
 

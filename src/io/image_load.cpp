@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdio>
@@ -16,6 +17,7 @@
 #include <opencv2/core/utils/logger.hpp>
 #include <opencv2/core/version.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "io/image_integrity.hpp"
 #include "io/image_sanitize.hpp"
@@ -39,6 +41,11 @@ void silence_opencv_logging() {
   std::call_once(once, [] {
     cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
   });
+}
+
+// VP8X with the animation flag: OpenCV decodes still WebP images only.
+bool is_animated_webp(const std::uint8_t* bytes, std::size_t size) {
+  return size > 20 && std::memcmp(bytes + 12, "VP8X", 4) == 0 && (bytes[20] & 0x02) != 0;
 }
 
 std::string format_megapixels(double pixels) {
@@ -89,32 +96,46 @@ cv::Mat to_8bit(const cv::Mat& decoded, const std::string& name) {
   fail(name, "unsupported sample type (only 8- and 16-bit unsigned integer images are supported)");
 }
 
-// OpenCV's B,G,R[,A] or gray layout → our [H, W, 3] R,G,B tensor. Alpha is dropped, as PIL's
-// convert("RGB") does.
+// OpenCV's B,G,R[,A] or gray layout → our [H, W, 3] R,G,B tensor, converted by OpenCV straight into
+// the tensor's buffer. Alpha is dropped, as PIL's convert("RGB") does.
 RgbImage to_rgb(const cv::Mat& image, const std::string& name) {
-  const int channels = image.channels();
-  if (channels != 1 && channels != 3 && channels != 4) {
-    fail(name, "unsupported number of channels (" + std::to_string(channels) + ")");
+  int code = 0;
+  switch (image.channels()) {
+    case 1: code = cv::COLOR_GRAY2RGB; break;
+    case 3: code = cv::COLOR_BGR2RGB; break;
+    case 4: code = cv::COLOR_BGRA2RGB; break;
+    default: fail(name, "unsupported number of channels (" + std::to_string(image.channels()) + ")");
   }
   RgbImage rgb = RgbImage::from_shape({static_cast<std::size_t>(image.rows),
                                        static_cast<std::size_t>(image.cols), 3});
-  std::uint8_t* out = rgb.data();
-  for (int y = 0; y < image.rows; ++y) {
-    const std::uint8_t* in = image.ptr<std::uint8_t>(y);
-    for (int x = 0; x < image.cols; ++x, in += channels, out += 3) {
-      if (channels == 1) {
-        out[0] = out[1] = out[2] = in[0];
-      } else {
-        out[0] = in[2];
-        out[1] = in[1];
-        out[2] = in[0];
-      }
-    }
-  }
+  cv::Mat view(image.rows, image.cols, CV_8UC3, rgb.data());
+  cv::cvtColor(image, view, code);
+  if (view.data != rgb.data()) fail(name, "internal error: colour conversion reallocated");
   return rgb;
 }
 
-std::vector<std::uint8_t> read_file(const std::string& path) {
+[[noreturn]] void fail_not_an_image(const std::string& name) {
+  fail(name, "not an image (unrecognised content)");
+}
+
+// Reads `count` bytes at the current offset; fewer only when the file ends (it shrank meanwhile).
+std::size_t read_fully(int fd, std::uint8_t* out, std::size_t count, const std::string& path) {
+  std::size_t done = 0;
+  while (done < count) {
+    const ssize_t got = ::read(fd, out + done, count - done);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      fail(path, std::string("cannot read: ") + std::strerror(errno));
+    }
+    if (got == 0) break;
+    done += static_cast<std::size_t>(got);
+  }
+  return done;
+}
+
+// The whole file, after a look at its first bytes: a large file that is not an image (a video
+// named .jpg) is refused without reading it all.
+std::vector<std::uint8_t> read_image_file(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) fail(path, std::string("cannot open: ") + std::strerror(errno));
   struct FdCloser {
@@ -125,18 +146,15 @@ std::vector<std::uint8_t> read_file(const std::string& path) {
   if (::fstat(fd, &info) != 0) fail(path, std::string("cannot stat: ") + std::strerror(errno));
   if (S_ISDIR(info.st_mode)) fail(path, "is a directory");
   if (!S_ISREG(info.st_mode)) fail(path, "not a regular file");
+  if (info.st_size > INT_MAX) fail(path, "file is larger than 2 GiB");
+
   std::vector<std::uint8_t> bytes(static_cast<std::size_t>(info.st_size));
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t got = ::read(fd, bytes.data() + done, bytes.size() - done);
-    if (got < 0) {
-      if (errno == EINTR) continue;
-      fail(path, std::string("cannot read: ") + std::strerror(errno));
-    }
-    if (got == 0) break;  // the file shrank while being read
-    done += static_cast<std::size_t>(got);
+  const std::size_t head = read_fully(fd, bytes.data(), std::min<std::size_t>(bytes.size(), 16), path);
+  if (head > 0 && sniff_image_format(bytes.data(), head) == ImageFormat::Unknown) {
+    fail_not_an_image(path);
   }
-  bytes.resize(done);
+  const std::size_t rest = read_fully(fd, bytes.data() + head, bytes.size() - head, path);
+  bytes.resize(head + rest);
   return bytes;
 }
 
@@ -146,7 +164,7 @@ RgbImage decode_image(const std::uint8_t* bytes, std::size_t size, const std::st
                       const ImageLoadOptions& options) {
   if (size == 0) fail(name, "empty file (0 bytes)");
   const ImageFormat format = sniff_image_format(bytes, size);
-  if (format == ImageFormat::Unknown) fail(name, "not an image (unrecognised content)");
+  if (format == ImageFormat::Unknown) fail_not_an_image(name);
   const std::string format_name = image_format_name(format);
 
   const auto header = read_image_header(bytes, size);
@@ -156,6 +174,9 @@ RgbImage decode_image(const std::uint8_t* bytes, std::size_t size, const std::st
   if (format == ImageFormat::Gif && !kOpenCvDecodesGif) {
     fail(name, "GIF images are not supported (OpenCV " CV_VERSION " has no GIF decoder)");
   }
+  if (format == ImageFormat::Webp && is_animated_webp(bytes, size)) {
+    fail(name, "animated WebP images are not supported");
+  }
   if (const auto damage = image_integrity::find_damage(format, bytes, size)) {
     fail(name, "cannot decode " + format_name + " data (" + *damage + ")");
   }
@@ -163,7 +184,7 @@ RgbImage decode_image(const std::uint8_t* bytes, std::size_t size, const std::st
 
   std::vector<std::uint8_t> rewritten;
   if (format == ImageFormat::Png) {
-    rewritten = image_sanitize::png_critical_chunks(bytes, size);
+    rewritten = image_sanitize::strip_png_ancillary_chunks(bytes, size);
     bytes = rewritten.data();
     size = rewritten.size();
   }
@@ -186,7 +207,7 @@ RgbImage decode_image(const std::uint8_t* bytes, std::size_t size, const std::st
 }
 
 RgbImage load_image(const std::string& path, const ImageLoadOptions& options) {
-  const std::vector<std::uint8_t> bytes = read_file(path);
+  const std::vector<std::uint8_t> bytes = read_image_file(path);
   return decode_image(bytes.data(), bytes.size(), path, options);
 }
 

@@ -5,7 +5,7 @@
 
 namespace vitscope::image_sanitize {
 
-std::vector<std::uint8_t> png_critical_chunks(const std::uint8_t* bytes, std::size_t size) {
+std::vector<std::uint8_t> strip_png_ancillary_chunks(const std::uint8_t* bytes, std::size_t size) {
   const image_bytes::Bytes b(bytes, size);
   std::vector<std::uint8_t> out(bytes, bytes + 8);  // signature
   out.reserve(size);
@@ -15,7 +15,7 @@ std::vector<std::uint8_t> png_critical_chunks(const std::uint8_t* bytes, std::si
     if (!b.has(pos, chunk)) break;
     // Bit 5 of the first type letter (lower case) marks an ancillary chunk.
     const bool ancillary = (bytes[pos + 4] & 0x20) != 0;
-    if (!ancillary) out.insert(out.end(), bytes + pos, bytes + pos + chunk);
+    if (!ancillary || b.starts_with(pos + 4, "eXIf", 4)) out.insert(out.end(), bytes + pos, bytes + pos + chunk);
     if (b.starts_with(pos + 4, "IEND", 4)) break;
     pos += chunk;
   }

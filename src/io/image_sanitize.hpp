@@ -8,9 +8,10 @@
 
 namespace vitscope::image_sanitize {
 
-// The PNG with only its critical chunks (IHDR, PLTE, IDAT, IEND). Ancillary chunks (colour
-// profiles, gamma, text, transparency, animation control) do not change the RGB values OpenCV
-// decodes once alpha is dropped. Expects a PNG whose chunk structure has been checked.
-std::vector<std::uint8_t> png_critical_chunks(const std::uint8_t* bytes, std::size_t size);
+// The PNG with its critical chunks (IHDR, PLTE, IDAT, IEND) and eXIf, whose orientation OpenCV
+// applies. The other ancillary chunks (colour profiles, gamma, text, transparency, animation
+// control) do not change the RGB values OpenCV decodes once alpha is dropped. Expects a PNG whose
+// chunk structure has been checked.
+std::vector<std::uint8_t> strip_png_ancillary_chunks(const std::uint8_t* bytes, std::size_t size);
 
 }  // namespace vitscope::image_sanitize

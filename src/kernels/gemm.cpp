@@ -1,4 +1,5 @@
-// Public GEMM entry points: each brings its B operand into packed panels and runs the shared driver.
+// Public GEMM entry points: each brings its B operand into packed panels and runs the shared
+// driver.
 #include <stdexcept>
 #include <string>
 
@@ -14,13 +15,15 @@ using gemm_detail::GemmProblem;
 
 void check_shape(bool ok, const char* what, int m, int n, int k) {
   if (!ok) {
-    throw std::invalid_argument(std::string(what) + ": bad shape or stride (m=" + std::to_string(m) +
+    throw std::invalid_argument(std::string(what) +
+                                ": bad shape or stride (m=" + std::to_string(m) +
                                 " n=" + std::to_string(n) + " k=" + std::to_string(k) + ")");
   }
 }
 
 // B operands packed per call (attention) go here: owned by the calling thread, grown on first use
-// and reused, so a warm call allocates nothing. Workers only read it while the caller waits in run().
+// and reused, so a warm call allocates nothing. Workers only read it while the caller waits in
+// run().
 float* packed_b_scratch(int n, int k) {
   thread_local simd::AlignedVector scratch;
   const std::size_t size = gemm_detail::packed_b_size(n, k);

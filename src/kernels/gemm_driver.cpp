@@ -32,8 +32,10 @@ struct TilePlan {
 // Picks the tiling that minimises the estimated time: rounds of tiles over the threads, each tile
 // costing its padded area plus a per-tile overhead (packing A, edge tiles, task hand-off).
 TilePlan plan_tiles(int m, int n, int threads) {
-  const int min_tm = ceil_div(m, kMC), max_tm = std::max(min_tm, std::min(ceil_div(m, kMR), 4 * min_tm * threads));
-  const int min_tn = ceil_div(n, kNC), max_tn = std::max(min_tn, std::min(ceil_div(n, kNR), 4 * min_tn * threads));
+  const int min_tm = ceil_div(m, kMC),
+            max_tm = std::max(min_tm, std::min(ceil_div(m, kMR), 4 * min_tm * threads));
+  const int min_tn = ceil_div(n, kNC),
+            max_tn = std::max(min_tn, std::min(ceil_div(n, kNR), 4 * min_tn * threads));
   TilePlan best;
   std::int64_t best_cost = INT64_MAX;
   for (int tm = min_tm; tm <= max_tm; ++tm) {
@@ -58,7 +60,8 @@ void run_tile(const GemmProblem& g, int i0, int mc, int j0, int nc, Scratch& scr
   const int panels_m = ceil_div(mc, kMR), panels_n = ceil_div(nc, kNR);
   const int k_blocks = std::max(1, ceil_div(g.k, kKC));
   const int kc_max = ceil_div(g.k, k_blocks);  // equal blocks: no thin last block
-  float* a_panels = ensure(scratch.a_panels, static_cast<std::size_t>(panels_m) * kMR * std::max(kc_max, 1));
+  float* a_panels =
+      ensure(scratch.a_panels, static_cast<std::size_t>(panels_m) * kMR * std::max(kc_max, 1));
   float* partial = k_blocks > 1 ? ensure(scratch.partial,
                                          static_cast<std::size_t>(panels_m) * panels_n * kMR * kNR)
                                 : nullptr;
@@ -74,7 +77,8 @@ void run_tile(const GemmProblem& g, int i0, int mc, int j0, int nc, Scratch& scr
       const int j = j0 + jp * kNR;
       const int cols = std::min(kNR, g.n - j);
       // Panel j / kNR of B, from row pc of the reduction on.
-      const float* bp = g.b_packed + static_cast<std::ptrdiff_t>(j) * g.k + static_cast<std::ptrdiff_t>(pc) * kNR;
+      const float* bp =
+          g.b_packed + static_cast<std::ptrdiff_t>(j) * g.k + static_cast<std::ptrdiff_t>(pc) * kNR;
       MicroTileIo io;
       io.epilogue = &g.epilogue;
       io.ldo = g.ldo;
@@ -83,13 +87,16 @@ void run_tile(const GemmProblem& g, int i0, int mc, int j0, int nc, Scratch& scr
         if (cols == kNR) {
           io.bias = g.epilogue.bias + j;
         } else {
-          std::fill(std::copy(g.epilogue.bias + j, g.epilogue.bias + j + cols, bias_tail), bias_tail + kNR, 0.0f);
+          std::fill(std::copy(g.epilogue.bias + j, g.epilogue.bias + j + cols, bias_tail),
+                    bias_tail + kNR, 0.0f);
           io.bias = bias_tail;
         }
       }
       for (int ip = 0; ip < panels_m; ++ip) {
         const int i = i0 + ip * kMR;
-        float* tile_partial = partial ? partial + (static_cast<std::size_t>(ip) * panels_n + jp) * kMR * kNR : nullptr;
+        float* tile_partial =
+            partial ? partial + (static_cast<std::size_t>(ip) * panels_n + jp) * kMR * kNR
+                    : nullptr;
         io.partial_in = first ? nullptr : tile_partial;
         io.partial_out = last ? nullptr : tile_partial;
         io.out = g.out + static_cast<std::ptrdiff_t>(i) * g.ldo + j;
@@ -107,7 +114,9 @@ void run_gemm(const GemmProblem& g, ThreadPool* pool) {
   // Below ~1 MFLOP per thread (~10 µs) handing tiles to another thread costs more than it saves.
   constexpr double kMinFlopsPerThread = 1 << 20;
   const double flops = 2.0 * g.m * g.n * std::max(g.k, 1);
-  const int threads = pool ? std::max(1, std::min(pool->size(), static_cast<int>(flops / kMinFlopsPerThread))) : 1;
+  const int threads =
+      pool ? static_cast<int>(std::clamp(flops / kMinFlopsPerThread, 1.0, double(pool->size())))
+           : 1;
   const TilePlan plan = plan_tiles(g.m, g.n, threads);
 
   auto tile = [&](int t) {
@@ -117,7 +126,7 @@ void run_gemm(const GemmProblem& g, ThreadPool* pool) {
     run_tile(g, i0, std::min(plan.mc, g.m - i0), j0, std::min(plan.nc, g.n - j0), scratch);
   };
   const int tasks = plan.tm * plan.tn;
-  if (pool && tasks > 1) {
+  if (threads > 1 && tasks > 1) {
     pool->run(tasks, tile);
   } else {
     for (int t = 0; t < tasks; ++t) tile(t);

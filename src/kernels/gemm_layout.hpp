@@ -19,20 +19,21 @@ namespace vitscope::kernels::gemm_detail {
 // Two vectors wide, kMR rows tall. On Zen 4 a 512-bit FMA issues once per cycle (two 256-bit pipes)
 // with 4 cycles of latency, so 4 independent accumulators already saturate it; 6 × 2 = 12 leave
 // slack, and per k step the kernel issues 12 FMAs against 2 vector loads and 6 broadcasts, well
-// inside the load ports. Measured on that machine (1 thread, ViT shapes): 6×32, 8×32, 12×32 and 14×32
-// tiles were all within noise of each other (102–110 GFLOP/s against a measured 117 GFLOP/s FMA
-// peak per core); 6 rows wastes the least on the 197-row (and 394-row) M tail and uses 15 of the
-// 16 registers of SSE/AVX2 builds, so one tile shape serves every architecture.
-constexpr int kNV = 2;                    // B vectors per k step
-constexpr int kNR = kNV * simd::kLanes;   // micro-tile width (columns of out)
-constexpr int kMR = 6;                    // micro-tile height (rows of out)
+// inside the load ports. Measured on that machine (1 thread, ViT shapes): 6×32, 8×32, 12×32 and
+// 14×32 tiles were all within noise of each other (102–110 GFLOP/s against a measured 117 GFLOP/s
+// FMA peak per core); 6 rows wastes the least on the 197-row (and 394-row) M tail and uses 15 of
+// the 16 registers of SSE/AVX2 builds, so one tile shape serves every architecture.
+constexpr int kNV = 2;                   // B vectors per k step
+constexpr int kNR = kNV * simd::kLanes;  // micro-tile width (columns of out)
+constexpr int kMR = 6;                   // micro-tile height (rows of out)
 
 // Cache blocking. The packed A block (up to kMC × kKC floats, ~390 KiB) stays in the 1 MiB L2 while
 // the B panels stream past it; a kKC × kNR B micro-panel (48 KiB with AVX-512) is read once from
 // L2/L3 per A block and reused, via L1 and the prefetchers, by every A panel of the tile. Measured:
-// kKC from 192 to 768 and unblocked K are within 3%; below 192 the partial sums kept between K blocks
-// start to cost. kNC bounds a tile's width so that the tiles of a call can be shared between threads.
-// Packed B is read with unaligned loads: 64-byte alignment of the panels measured no faster.
+// kKC from 192 to 768 and unblocked K are within 3%; below 192 the partial sums kept between K
+// blocks start to cost. kNC bounds a tile's width so that the tiles of a call can be shared between
+// threads. Packed B is read with unaligned loads: 64-byte alignment of the panels measured no
+// faster.
 constexpr int kKC = 384;
 constexpr int kMC = 256;
 constexpr int kNC = 512;

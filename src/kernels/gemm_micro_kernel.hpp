@@ -11,8 +11,9 @@ using simd::kLanes;
 
 // Where a micro-tile's sums come from and go to.
 struct MicroTileIo {
-  const float* partial_in = nullptr;  // [kMR][kNR] sums of the earlier K blocks, or null (first block)
-  float* partial_out = nullptr;       // [kMR][kNR] to keep the sums for a later K block, or null
+  const float* partial_in =
+      nullptr;                   // [kMR][kNR] sums of the earlier K blocks, or null (first block)
+  float* partial_out = nullptr;  // [kMR][kNR] to keep the sums for a later K block, or null
   // Used on the last K block (partial_out == null): the output tile, its valid extent, and
   // kNR bias values (zero-padded past cols) or null.
   float* out = nullptr;
@@ -59,8 +60,8 @@ inline void micro_kernel(int kc, const float* ap, const float* bp, const MicroTi
   for (int r = 0; r < kMR; ++r) {
 #pragma GCC unroll 4
     for (int v = 0; v < kNV; ++v) {
-      acc[r][v] = io.partial_in ? xsimd::load_aligned(io.partial_in + r * kNR + v * kLanes)
-                                : Batch(0.0f);
+      acc[r][v] =
+          io.partial_in ? xsimd::load_aligned(io.partial_in + r * kNR + v * kLanes) : Batch(0.0f);
     }
   }
 

@@ -9,17 +9,17 @@
 namespace vitscope::kernels {
 namespace gemm_detail {
 
-// dst[p][k][kNR] = b[p·kNR + j, k] (0 past n).
+// dst[p][k][kNR] = b[p·kNR + j, k] (0 past n). Writes run in order; the kNR source rows are read
+// side by side, each sequentially, which the caches follow well.
 void pack_b_nk(const float* b, int ldb, int n, int k, float* dst) {
   for (int j0 = 0; j0 < n; j0 += kNR) {
     const int cols = std::min(kNR, n - j0);
-    float* panel = dst + static_cast<std::size_t>(j0) * k;
-    for (int j = 0; j < cols; ++j) {
-      const float* row = b + static_cast<std::size_t>(j0 + j) * ldb;
-      for (int p = 0; p < k; ++p) panel[static_cast<std::size_t>(p) * kNR + j] = row[p];
-    }
-    for (int j = cols; j < kNR; ++j) {
-      for (int p = 0; p < k; ++p) panel[static_cast<std::size_t>(p) * kNR + j] = 0.0f;
+    const float* rows[kNR];
+    for (int j = 0; j < cols; ++j) rows[j] = b + static_cast<std::size_t>(j0 + j) * ldb;
+    float* out = dst + static_cast<std::size_t>(j0) * k;
+    for (int p = 0; p < k; ++p, out += kNR) {
+      for (int j = 0; j < cols; ++j) out[j] = rows[j][p];
+      for (int j = cols; j < kNR; ++j) out[j] = 0.0f;
     }
   }
 }

@@ -51,23 +51,25 @@ void layernorm_row(const float* x, float* out, int cols, const float* gamma, con
   const Batch vmean(mean), vrstd(rstd);
   for (int j = 0; j < body; j += kLanes) {
     const Batch y = (xsimd::load_unaligned(x + j) - vmean) * vrstd;
-    xsimd::fma(y, xsimd::load_unaligned(gamma + j), xsimd::load_unaligned(beta + j)).store_unaligned(out + j);
+    xsimd::fma(y, xsimd::load_unaligned(gamma + j), xsimd::load_unaligned(beta + j))
+        .store_unaligned(out + j);
   }
   for (int j = body; j < cols; ++j) out[j] = (x[j] - mean) * rstd * gamma[j] + beta[j];
 }
 
 }  // namespace
 
-void layernorm(const float* x, int ldx, float* out, int ldo, int rows, int cols,
-               const float* gamma, const float* beta, float eps, ThreadPool* pool) {
+void layernorm(const float* x, int ldx, float* out, int ldo, int rows, int cols, const float* gamma,
+               const float* beta, float eps, ThreadPool* pool) {
   if (rows <= 0 || cols <= 0) return;
   const std::size_t min_rows = std::max<std::size_t>(1, 16384 / static_cast<std::size_t>(cols));
-  parallel_ranges(pool, static_cast<std::size_t>(rows), min_rows, [&](std::size_t r0, std::size_t r1) {
-    for (std::size_t r = r0; r < r1; ++r) {
-      layernorm_row(x + r * static_cast<std::size_t>(ldx), out + r * static_cast<std::size_t>(ldo), cols,
-                    gamma, beta, eps);
-    }
-  });
+  parallel_ranges(
+      pool, static_cast<std::size_t>(rows), min_rows, [&](std::size_t r0, std::size_t r1) {
+        for (std::size_t r = r0; r < r1; ++r) {
+          layernorm_row(x + r * static_cast<std::size_t>(ldx),
+                        out + r * static_cast<std::size_t>(ldo), cols, gamma, beta, eps);
+        }
+      });
 }
 
 // out = (x - mean) / sqrt(var + eps) · gamma + beta, mean and (biased) var over each row. The sums
@@ -84,7 +86,8 @@ void layernorm_ref(const float* x, int ldx, float* out, int ldo, int rows, int c
     for (int j = 0; j < cols; ++j) var += (xr[j] - mean) * (xr[j] - mean);
     var /= cols;
     const double inv_std = 1.0 / std::sqrt(var + eps);
-    for (int j = 0; j < cols; ++j) yr[j] = static_cast<float>((xr[j] - mean) * inv_std * gamma[j] + beta[j]);
+    for (int j = 0; j < cols; ++j)
+      yr[j] = static_cast<float>((xr[j] - mean) * inv_std * gamma[j] + beta[j]);
   }
 }
 

@@ -11,7 +11,8 @@ namespace vitscope::kernels {
 // Work below min_per_task items per range runs on the calling thread alone: for small kernels the
 // hand-off would cost more than it saves.
 template <class Body>
-void parallel_ranges(ThreadPool* pool, std::size_t count, std::size_t min_per_task, const Body& body) {
+void parallel_ranges(ThreadPool* pool, std::size_t count, std::size_t min_per_task,
+                     const Body& body) {
   const std::size_t threads = pool ? static_cast<std::size_t>(pool->size()) : 1;
   const std::size_t tasks = std::min(threads, count / std::max<std::size_t>(min_per_task, 1));
   if (tasks <= 1) {

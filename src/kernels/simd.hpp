@@ -1,7 +1,7 @@
 #pragma once
-// The one SIMD vocabulary of the kernels: xsimd's widest float batch for the architecture the library
-// is compiled for (16 lanes with AVX-512, 8 with AVX2, 4 with SSE2), plus the few helpers the kernels
-// share. Kernel code is written against kLanes, never a literal lane count.
+// The one SIMD vocabulary of the kernels: xsimd's widest float batch for the architecture the
+// library is compiled for (16 lanes with AVX-512, 8 with AVX2, 4 with SSE2), plus the few helpers
+// the kernels share. Kernel code is written against kLanes, never a literal lane count.
 //
 // GCC 12 reports -Wmaybe-uninitialized inside its own AVX-512 intrinsics (the `__m512 __Y = __Y;`
 // "undefined value" idiom) wherever xsimd's exp/erf get inlined. The warning is emitted after

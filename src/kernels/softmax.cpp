@@ -45,7 +45,8 @@ void softmax_row(float* x, int cols) {
   const float inv_sum = 1.0f / simd::reduce_add(vsum);
   const Batch vinv_sum(inv_sum);
 
-  for (int j = 0; j < body; j += kLanes) (xsimd::load_unaligned(x + j) * vinv_sum).store_unaligned(x + j);
+  for (int j = 0; j < body; j += kLanes)
+    (xsimd::load_unaligned(x + j) * vinv_sum).store_unaligned(x + j);
   for (int j = body; j < cols; ++j) x[j] = tail[j - body] * inv_sum;
 }
 
@@ -55,9 +56,11 @@ void softmax_rows(float* x, int rows, int cols, int ld, ThreadPool* pool) {
   if (rows <= 0 || cols <= 0) return;
   // A row of attention probabilities (197 wide) is ~1 µs of work: hand rows to threads in blocks.
   const std::size_t min_rows = std::max<std::size_t>(1, 8192 / static_cast<std::size_t>(cols));
-  parallel_ranges(pool, static_cast<std::size_t>(rows), min_rows, [&](std::size_t r0, std::size_t r1) {
-    for (std::size_t r = r0; r < r1; ++r) softmax_row(x + r * static_cast<std::size_t>(ld), cols);
-  });
+  parallel_ranges(pool, static_cast<std::size_t>(rows), min_rows,
+                  [&](std::size_t r0, std::size_t r1) {
+                    for (std::size_t r = r0; r < r1; ++r)
+                      softmax_row(x + r * static_cast<std::size_t>(ld), cols);
+                  });
 }
 
 // x[rows, cols] ← exp(x - max_row) / Σ_row exp(x - max_row)

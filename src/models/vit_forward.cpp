@@ -95,22 +95,27 @@ xt::xtensor<float, 2> VitModel::forward(const xt::xtensor<float, 4>& batch,
     kernels::linear(ws.normed.data(), D, rows, block.qkv.weight, ws.qkv.data(), 3 * D,
                     {block.qkv.bias.data(), false, false}, pool_);
     // One task per (image, head): scores = q·kᵀ/√d, softmax, then p·v into the head's columns.
+    // With fewer (image, head) pairs than twice the threads (DeiT-Tiny: 3 heads), the pairs run
+    // one after another and each kernel spreads over the threads instead.
+    const int pairs = B * heads;
+    const bool split_pairs = pool_ && pairs >= 2 * pool_->size();
+    ThreadPool* inner = split_pairs ? nullptr : pool_;
     auto attend = [&](int task) {
       const int b = task / heads, h = task % heads;
       const float* q = ws.qkv.data() + static_cast<std::size_t>(b) * T * 3 * D + h * hd;
       const float* k = q + D;
       const float* v = q + 2 * D;
       float* s = ws.scores.data() + static_cast<std::size_t>(task) * T * T;
-      kernels::gemm_abt(T, T, hd, scale, q, 3 * D, k, 3 * D, s, T, nullptr);
-      kernels::softmax_rows(s, T, T, T, nullptr);
+      kernels::gemm_abt(T, T, hd, scale, q, 3 * D, k, 3 * D, s, T, inner);
+      kernels::softmax_rows(s, T, T, T, inner);
       kernels::gemm_ab(T, hd, T, s, T, v, 3 * D,
                        ws.attended.data() + static_cast<std::size_t>(b) * T * D + h * hd, D,
-                       nullptr);
+                       inner);
     };
-    if (pool_)
-      pool_->run(B * heads, attend);
+    if (split_pairs)
+      pool_->run(pairs, attend);
     else
-      for (int task = 0; task < B * heads; ++task) attend(task);
+      for (int task = 0; task < pairs; ++task) attend(task);
     if (attention) {
       xt::xtensor<float, 4> maps = xt::xtensor<float, 4>::from_shape(
           {static_cast<std::size_t>(B), static_cast<std::size_t>(heads),

@@ -104,9 +104,8 @@ RgbImage resize_and_crop(const RgbImage& image, const PreprocessConfig& config) 
     target = {static_cast<int>(std::floor(config.input_height / config.crop_pct)),
               static_cast<int>(std::floor(config.input_width / config.crop_pct))};
   }
-  const RgbImage resized = target.height == height && target.width == width
-                               ? image
-                               : pil_resize(image, target.width, target.height, config.interpolation);
+  // At the same size torchvision skips the resize; pil_resize returns the image unchanged then.
+  const RgbImage resized = pil_resize(image, target.width, target.height, config.interpolation);
   return center_crop(resized, config.input_height, config.input_width);
 }
 

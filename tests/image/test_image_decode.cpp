@@ -41,8 +41,9 @@ TEST_CASE("fixtures decode to PIL's pixels", "[image]") {
   const std::vector<std::string> files = {
       "rgb.png", "rgb.bmp", "rgb.tiff", "rgb_lzw.tiff", "rgb_lossless.webp", "rgb.ppm", "rgb.jpg",
       "gray.png", "gray.pgm", "gray.jpg", "gray_alpha.png", "rgba.png", "rgba_lossless.webp",
-      "palette.png", "palette_transparency.png", "gray16.png",
-      "orientation_3.jpg", "orientation_6.jpg", "orientation_8.jpg"};
+      "palette.png", "palette_transparency.png", "gray16.png", "bilevel.pbm",
+      "orientation_3.jpg", "orientation_6.jpg", "orientation_8.jpg", "orientation_6.png",
+      "orientation_6.tiff"};
   for (const std::string& file : files) {
     INFO(file);
     const RgbImage ours = load_image(image_fixture(file));

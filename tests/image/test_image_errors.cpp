@@ -50,6 +50,7 @@ TEST_CASE("unusable files give one-line messages naming the file", "[image][erro
       {dir.path(), "is a directory"},
       {dir.file("missing.png"), "cannot open: No such file or directory"},
       {image_fixture("palette.gif"), "GIF images are not supported (OpenCV 4.6.0 has no GIF decoder)"},
+      {image_fixture("animated.webp"), "animated WebP images are not supported"},
   };
   StderrCapture capture(dir.file("stderr.txt"));
   for (const Case& c : cases) {

@@ -17,13 +17,16 @@ double gelu_exact(double x) { return 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0
 // Any fp32 evaluation of 0.5 · x · (1 + erf(x/√2)) rounds 1 + erf to a multiple of FLT_EPSILON / 2
 // near 1, so for negative x it is off by up to |x| · FLT_EPSILON / 4 whatever erf's accuracy; the
 // tolerance allows that and a few ulp of the result on top.
-double tolerance(double x, double exact) { return 4 * FLT_EPSILON * std::abs(exact) + FLT_EPSILON * std::abs(x) / 2 + 1e-37; }
+double tolerance(double x, double exact) {
+  return 4 * FLT_EPSILON * std::abs(exact) + FLT_EPSILON * std::abs(x) / 2 + 1e-37;
+}
 
 TEST_CASE("gelu matches the exact erf GELU over [-10, 10]", "[gelu]") {
   // A dense grid plus the odd tail lengths of every batch width.
   std::vector<float> x;
   for (int i = -200000; i <= 200000; ++i) x.push_back(float(i) * 5e-5f);
-  for (float v : {-1e4f, -100.0f, -10.0f, -9.5f, -5.0f, -1e-20f, 0.0f, 1e-20f, 5.0f, 10.0f, 100.0f, 1e4f})
+  for (float v :
+       {-1e4f, -100.0f, -10.0f, -9.5f, -5.0f, -1e-20f, 0.0f, 1e-20f, 5.0f, 10.0f, 100.0f, 1e4f})
     x.push_back(v);
 
   for (int threads : {1, 2}) {
@@ -43,8 +46,9 @@ TEST_CASE("gelu matches the exact erf GELU over [-10, 10]", "[gelu]") {
       }
       worst_ref = std::max(worst_ref, std::abs(ref[i] - exact) / tolerance(x[i], exact));
     }
-    INFO("worst error / tolerance: fast " << worst << " at x=" << x[worst_at] << " (fast " << fast[worst_at]
-                                          << ", exact " << gelu_exact(x[worst_at]) << "), ref " << worst_ref);
+    INFO("worst error / tolerance: fast " << worst << " at x=" << x[worst_at] << " (fast "
+                                          << fast[worst_at] << ", exact " << gelu_exact(x[worst_at])
+                                          << "), ref " << worst_ref);
     CHECK(worst <= 1.0);
     CHECK(worst_ref <= 1.0);
   }

@@ -1,9 +1,10 @@
 // Fast GEMMs (linear, gemm_abt, gemm_ab) against the scalar references on odd and ViT-sized shapes.
 //
-// Error measure: per element, |fast - ref| / (Σ_p |a_ip · b_pj| + |bias_j| + |previous out_ij|), i.e.
-// the difference relative to the magnitudes summed, which is what fp32 rounding error scales with.
-// Both results are within K·u of the exact value times that sum (u = FLT_EPSILON / 2), so they may
-// differ by K·FLT_EPSILON; an indexing or tail bug is off by at least one whole term, ~1/K of it.
+// Error measure: per element, |fast - ref| / (Σ_p |a_ip · b_pj| + |bias_j| + |previous out_ij|),
+// i.e. the difference relative to the magnitudes summed, which is what fp32 rounding error scales
+// with. Both results are within K·u of the exact value times that sum (u = FLT_EPSILON / 2), so
+// they may differ by K·FLT_EPSILON; an indexing or tail bug is off by at least one whole term, ~1/K
+// of it.
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
@@ -61,8 +62,8 @@ struct LinearCase {
 
 std::string describe(const LinearCase& c) {
   return "m=" + std::to_string(c.m) + " n=" + std::to_string(c.n) + " k=" + std::to_string(c.k) +
-         (c.bias ? " +bias" : "") + (c.gelu ? " +gelu" : "") + (c.accumulate ? " +accumulate" : "") +
-         " pad=" + std::to_string(c.pad);
+         (c.bias ? " +bias" : "") + (c.gelu ? " +gelu" : "") +
+         (c.accumulate ? " +accumulate" : "") + " pad=" + std::to_string(c.pad);
 }
 
 // Runs linear() with 1 and 2 threads against linear_ref; both thread counts must agree bit for bit
@@ -79,7 +80,8 @@ void check_linear(const LinearCase& c) {
   if (c.accumulate) {
     const std::vector<float> residual = random_vector(out0.size(), seed + 3, -4.0f, 4.0f);
     for (int i = 0; i < c.m; ++i)
-      std::copy_n(residual.begin() + std::size_t(i) * ldo, c.n, out0.begin() + std::size_t(i) * ldo);
+      std::copy_n(residual.begin() + std::size_t(i) * ldo, c.n,
+                  out0.begin() + std::size_t(i) * ldo);
   }
 
   LinearEpilogue epilogue;
@@ -94,7 +96,8 @@ void check_linear(const LinearCase& c) {
   for (int i = 0; i < c.m; ++i) {
     for (int j = 0; j < c.n; ++j) {
       double s = c.bias ? std::abs(bias[j]) : 0.0;
-      for (int p = 0; p < c.k; ++p) s += std::abs(double(a[std::size_t(i) * lda + p]) * b[std::size_t(j) * c.k + p]);
+      for (int p = 0; p < c.k; ++p)
+        s += std::abs(double(a[std::size_t(i) * lda + p]) * b[std::size_t(j) * c.k + p]);
       if (c.accumulate) s += std::abs(out0[std::size_t(i) * ldo + j]);
       magnitude[std::size_t(i) * c.n + j] = s;
     }
@@ -102,7 +105,8 @@ void check_linear(const LinearCase& c) {
 
   // The packed weights are built from a strided copy of b when pad > 0 (ldb > k).
   std::vector<float> b_strided(std::size_t(c.n) * lda, -777.0f);
-  for (int j = 0; j < c.n; ++j) std::copy_n(b.begin() + std::size_t(j) * c.k, c.k, b_strided.begin() + std::size_t(j) * lda);
+  for (int j = 0; j < c.n; ++j)
+    std::copy_n(b.begin() + std::size_t(j) * c.k, c.k, b_strided.begin() + std::size_t(j) * lda);
   const PackedMatrix packed = PackedMatrix::pack(b_strided.data(), c.n, c.k, lda);
   REQUIRE(packed.rows() == c.n);
   REQUIRE(packed.cols() == c.k);
@@ -143,7 +147,8 @@ TEST_CASE("linear matches linear_ref for every combination of odd sizes", "[gemm
 }
 
 TEST_CASE("linear applies each epilogue on its own and all together", "[gemm][linear]") {
-  for (const auto& [m, n, k] : {std::tuple{17, 7, 197}, std::tuple{197, 385, 17}, std::tuple{7, 197, 385}}) {
+  for (const auto& [m, n, k] :
+       {std::tuple{17, 7, 197}, std::tuple{197, 385, 17}, std::tuple{7, 197, 385}}) {
     check_linear(LinearCase{m, n, k, false, false, false, 0});
     check_linear(LinearCase{m, n, k, true, false, false, 0});
     check_linear(LinearCase{m, n, k, false, true, false, 0});
@@ -153,13 +158,14 @@ TEST_CASE("linear applies each epilogue on its own and all together", "[gemm][li
 }
 
 TEST_CASE("linear on ViT shapes", "[gemm][linear]") {
-  check_linear(LinearCase{197, 576, 192, true, false, false, 0});    // DeiT-Tiny qkv
-  check_linear(LinearCase{197, 192, 192, true, false, true, 0});     // attention projection + residual
-  check_linear(LinearCase{197, 768, 192, true, true, false, 0});     // MLP fc1 + GELU
-  check_linear(LinearCase{197, 192, 768, true, false, true, 0});     // MLP fc2 + residual
+  check_linear(LinearCase{197, 576, 192, true, false, false, 0});  // DeiT-Tiny qkv
+  check_linear(LinearCase{197, 192, 192, true, false, true, 0});  // attention projection + residual
+  check_linear(LinearCase{197, 768, 192, true, true, false, 0});  // MLP fc1 + GELU
+  check_linear(LinearCase{197, 192, 768, true, false, true, 0});  // MLP fc2 + residual
   check_linear(LinearCase{2 * 197, 2304, 768, true, false, false, 0});  // ViT-Base qkv, batch of 2
-  check_linear(LinearCase{1, 1000, 768, true, false, false, 0});     // classifier head on the cls token
-  check_linear(LinearCase{197, 64, 3072, false, false, false, 0});   // long K: many K blocks
+  check_linear(
+      LinearCase{1, 1000, 768, true, false, false, 0});  // classifier head on the cls token
+  check_linear(LinearCase{197, 64, 3072, false, false, false, 0});  // long K: many K blocks
 }
 
 TEST_CASE("linear with K = 0 writes the bias, with M = 0 writes nothing", "[gemm][linear]") {
@@ -204,7 +210,8 @@ void check_gemm_abt(const AttentionCase& c) {
   for (int i = 0; i < c.m; ++i)
     for (int j = 0; j < c.n; ++j) {
       double s = 0.0;
-      for (int p = 0; p < c.k; ++p) s += std::abs(double(a[std::size_t(i) * c.lda + p]) * b[std::size_t(j) * c.ldb + p]);
+      for (int p = 0; p < c.k; ++p)
+        s += std::abs(double(a[std::size_t(i) * c.lda + p]) * b[std::size_t(j) * c.ldb + p]);
       magnitude[std::size_t(i) * c.n + j] = s * std::abs(c.alpha);
     }
 
@@ -235,7 +242,8 @@ void check_gemm_ab(const AttentionCase& c) {
   for (int i = 0; i < c.m; ++i)
     for (int j = 0; j < c.n; ++j) {
       double s = 0.0;
-      for (int p = 0; p < c.k; ++p) s += std::abs(double(a[std::size_t(i) * c.lda + p]) * b[std::size_t(p) * c.ldb + j]);
+      for (int p = 0; p < c.k; ++p)
+        s += std::abs(double(a[std::size_t(i) * c.lda + p]) * b[std::size_t(p) * c.ldb + j]);
       magnitude[std::size_t(i) * c.n + j] = s;
     }
 
@@ -252,13 +260,15 @@ void check_gemm_ab(const AttentionCase& c) {
   }
 }
 
-TEST_CASE("gemm_abt matches gemm_abt_ref on odd sizes with strides and alpha", "[gemm][attention]") {
+TEST_CASE("gemm_abt matches gemm_abt_ref on odd sizes with strides and alpha",
+          "[gemm][attention]") {
   int variant = 0;
   for (int m : kOddSizes)
     for (int n : kOddSizes)
       for (int k : kOddSizes) {
         const int pad = (variant++ % 3) * 5;
-        check_gemm_abt(AttentionCase{m, n, k, k + pad, k + 2 * pad, n + pad, variant % 2 ? 0.125f : -0.3f});
+        check_gemm_abt(
+            AttentionCase{m, n, k, k + pad, k + 2 * pad, n + pad, variant % 2 ? 0.125f : -0.3f});
       }
 }
 
@@ -284,8 +294,10 @@ TEST_CASE("attention shapes read from a fused qkv buffer", "[gemm][attention]") 
 
 TEST_CASE("gemm entry points reject impossible strides", "[gemm]") {
   std::vector<float> buf(64, 0.0f);
-  CHECK_THROWS_AS(gemm_abt(2, 2, 4, 1.0f, buf.data(), 3, buf.data(), 4, buf.data(), 2, nullptr), std::invalid_argument);
-  CHECK_THROWS_AS(gemm_ab(2, 4, 2, buf.data(), 2, buf.data(), 3, buf.data(), 4, nullptr), std::invalid_argument);
+  CHECK_THROWS_AS(gemm_abt(2, 2, 4, 1.0f, buf.data(), 3, buf.data(), 4, buf.data(), 2, nullptr),
+                  std::invalid_argument);
+  CHECK_THROWS_AS(gemm_ab(2, 4, 2, buf.data(), 2, buf.data(), 3, buf.data(), 4, nullptr),
+                  std::invalid_argument);
 }
 
 }  // namespace

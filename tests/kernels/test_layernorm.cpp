@@ -15,8 +15,8 @@ namespace {
 using test::random_vector;
 
 void check_layernorm(int rows, int cols, int pad, float offset, float scale, bool in_place) {
-  INFO("rows=" << rows << " cols=" << cols << " pad=" << pad << " offset=" << offset << " scale=" << scale
-               << (in_place ? " in place" : ""));
+  INFO("rows=" << rows << " cols=" << cols << " pad=" << pad << " offset=" << offset
+               << " scale=" << scale << (in_place ? " in place" : ""));
   const int ld = cols + pad;
   const float eps = 1e-6f;
   std::vector<float> x = random_vector(std::size_t(rows) * ld, rows * 17 + cols, -scale, scale);
@@ -30,7 +30,8 @@ void check_layernorm(int rows, int cols, int pad, float offset, float scale, boo
     INFO("threads=" << threads);
     ThreadPool pool(threads);
     std::vector<float> fast = in_place ? x : std::vector<float>(x.size(), 0.0f);
-    layernorm(in_place ? fast.data() : x.data(), ld, fast.data(), ld, rows, cols, gamma.data(), beta.data(), eps, &pool);
+    layernorm(in_place ? fast.data() : x.data(), ld, fast.data(), ld, rows, cols, gamma.data(),
+              beta.data(), eps, &pool);
     double worst = 0.0;
     int worst_at = 0;
     for (int r = 0; r < rows; ++r)
@@ -42,8 +43,8 @@ void check_layernorm(int rows, int cols, int pad, float offset, float scale, boo
           worst_at = int(at);
         }
       }
-    INFO("worst |fast - ref| " << worst << " at " << worst_at << " (fast " << fast[worst_at] << " ref "
-                               << ref[worst_at] << ")");
+    INFO("worst |fast - ref| " << worst << " at " << worst_at << " (fast " << fast[worst_at]
+                               << " ref " << ref[worst_at] << ")");
     // Normalised outputs are O(1); the rounding of the offset itself (ulp(offset) / std) bounds how
     // well any fp32 computation can centre a row.
     const double centring = std::abs(offset) * FLT_EPSILON / scale;
@@ -61,7 +62,8 @@ TEST_CASE("layernorm matches the reference on odd widths, strided and in place",
   check_layernorm(394, 768, 0, 0.0f, 2.0f, true);   // ViT-Base, batch of 2
 }
 
-TEST_CASE("layernorm is two-pass: rows with a large mean offset keep their precision", "[layernorm]") {
+TEST_CASE("layernorm is two-pass: rows with a large mean offset keep their precision",
+          "[layernorm]") {
   // A one-pass variance E[x²] - E[x]² at offset 1000 and spread 0.01 loses every significant digit
   // (x² ≈ 1e6, variance ≈ 3e-5); the two-pass form keeps the result to the ulp(offset) limit.
   check_layernorm(9, 192, 0, 1000.0f, 0.01f, false);

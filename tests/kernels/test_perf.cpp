@@ -36,12 +36,13 @@ TEST_CASE("linear GFLOP/s on ViT shapes", "[.perf]") {
     const char* what;
   };
   const Shape shapes[] = {
-      {197, 768, 768, "ViT-B attn proj"}, {197, 2304, 768, "ViT-B qkv"},   {197, 3072, 768, "ViT-B fc1"},
-      {197, 768, 3072, "ViT-B fc2"},      {197, 576, 192, "DeiT-Ti qkv"},  {197, 768, 192, "DeiT-Ti fc1"},
+      {197, 768, 768, "ViT-B attn proj"}, {197, 2304, 768, "ViT-B qkv"},
+      {197, 3072, 768, "ViT-B fc1"},      {197, 768, 3072, "ViT-B fc2"},
+      {197, 576, 192, "DeiT-Ti qkv"},     {197, 768, 192, "DeiT-Ti fc1"},
       {197, 192, 768, "DeiT-Ti fc2"},     {394, 768, 768, "batch 2 proj"},
   };
-  std::printf("%-16s %5s %5s %5s | %8s | %9s %9s | %s\n", "shape", "M", "N", "K", "ref", "1 thread", "2 threads",
-              "GFLOP/s (best of repeats)");
+  std::printf("%-16s %5s %5s %5s | %8s | %9s %9s | %s\n", "shape", "M", "N", "K", "ref", "1 thread",
+              "2 threads", "GFLOP/s (best of repeats)");
   for (const Shape& s : shapes) {
     const std::vector<float> a = test::random_vector(std::size_t(s.m) * s.k, 1);
     const std::vector<float> b = test::random_vector(std::size_t(s.n) * s.k, 2);
@@ -53,15 +54,16 @@ TEST_CASE("linear GFLOP/s on ViT shapes", "[.perf]") {
     const double flops = 2.0 * s.m * s.n * s.k;
 
     const double ref = best_seconds(
-        [&] { linear_ref(a.data(), s.k, s.m, b.data(), s.n, s.k, out.data(), s.n, epilogue); }, 0.0);
+        [&] { linear_ref(a.data(), s.k, s.m, b.data(), s.n, s.k, out.data(), s.n, epilogue); },
+        0.0);
     double fast[2];
     for (int threads : {1, 2}) {
       ThreadPool pool(threads);
-      fast[threads - 1] =
-          best_seconds([&] { linear(a.data(), s.k, s.m, packed, out.data(), s.n, epilogue, &pool); });
+      fast[threads - 1] = best_seconds(
+          [&] { linear(a.data(), s.k, s.m, packed, out.data(), s.n, epilogue, &pool); });
     }
-    std::printf("%-16s %5d %5d %5d | %8.2f | %9.1f %9.1f |\n", s.what, s.m, s.n, s.k, flops / ref * 1e-9,
-                flops / fast[0] * 1e-9, flops / fast[1] * 1e-9);
+    std::printf("%-16s %5d %5d %5d | %8.2f | %9.1f %9.1f |\n", s.what, s.m, s.n, s.k,
+                flops / ref * 1e-9, flops / fast[0] * 1e-9, flops / fast[1] * 1e-9);
   }
 }
 

@@ -26,7 +26,8 @@ UlpError measure(float lo, float hi, int points, Simd f_simd, Exact f_exact) {
   std::vector<float> x(static_cast<std::size_t>(points + kLanes - 1) / kLanes * kLanes, hi);
   for (int i = 0; i < points; ++i) x[i] = lo + (hi - lo) * float(i) / float(points - 1);
   std::vector<float> y(x.size());
-  for (std::size_t i = 0; i < x.size(); i += kLanes) f_simd(xsimd::load_unaligned(&x[i])).store_unaligned(&y[i]);
+  for (std::size_t i = 0; i < x.size(); i += kLanes)
+    f_simd(xsimd::load_unaligned(&x[i])).store_unaligned(&y[i]);
   UlpError e;
   for (std::size_t i = 0; i < x.size(); ++i) {
     const std::int64_t d = test::ulp_distance(y[i], static_cast<float>(f_exact(double(x[i]))));
@@ -36,16 +37,18 @@ UlpError measure(float lo, float hi, int points, Simd f_simd, Exact f_exact) {
 }
 
 TEST_CASE("xsimd::erf is within 2 ulp of erf on [-10, 10]", "[simd_math]") {
-  const UlpError e = measure(-10.0f, 10.0f, 2000001, [](const Batch& v) { return xsimd::erf(v); },
-                             [](double v) { return std::erf(v); });
+  const UlpError e = measure(
+      -10.0f, 10.0f, 2000001, [](const Batch& v) { return xsimd::erf(v); },
+      [](double v) { return std::erf(v); });
   INFO("worst " << e.worst << " ulp at x=" << e.at << " (" << kLanes << " lanes)");
   CHECK(e.worst <= 2);
 }
 
 TEST_CASE("xsimd::exp is within 2 ulp of exp on [-88, 0]", "[simd_math]") {
   // Softmax only takes exp of x - max <= 0.
-  const UlpError e = measure(-87.0f, 0.0f, 2000001, [](const Batch& v) { return xsimd::exp(v); },
-                             [](double v) { return std::exp(v); });
+  const UlpError e = measure(
+      -87.0f, 0.0f, 2000001, [](const Batch& v) { return xsimd::exp(v); },
+      [](double v) { return std::exp(v); });
   INFO("worst " << e.worst << " ulp at x=" << e.at << " (" << kLanes << " lanes)");
   CHECK(e.worst <= 2);
 }

@@ -14,7 +14,8 @@ namespace {
 using test::random_vector;
 
 void check_softmax(int rows, int cols, int ld, float spread, float offset) {
-  INFO("rows=" << rows << " cols=" << cols << " ld=" << ld << " spread=" << spread << " offset=" << offset);
+  INFO("rows=" << rows << " cols=" << cols << " ld=" << ld << " spread=" << spread
+               << " offset=" << offset);
   std::vector<float> x = random_vector(std::size_t(rows) * ld, rows * 131 + cols, -spread, spread);
   for (float& v : x) v += offset;
   std::vector<float> ref = x;
@@ -48,8 +49,9 @@ void check_softmax(int rows, int cols, int ld, float spread, float offset) {
       }
       worst_sum = std::max(worst_sum, std::abs(sum - 1.0));
     }
-    INFO("worst |fast - ref| " << worst << " at " << worst_at << " (fast " << fast[worst_at] << " ref "
-                               << ref[worst_at] << "), worst |row sum - 1| " << worst_sum);
+    INFO("worst |fast - ref| " << worst << " at " << worst_at << " (fast " << fast[worst_at]
+                               << " ref " << ref[worst_at] << "), worst |row sum - 1| "
+                               << worst_sum);
     CHECK(worst <= 4 * FLT_EPSILON);
     CHECK(worst_sum <= (cols + 4) * double(FLT_EPSILON));
     CHECK(padding_kept);

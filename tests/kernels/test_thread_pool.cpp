@@ -53,10 +53,13 @@ TEST_CASE("an exception thrown by a task is rethrown by run", "[thread_pool]") {
     INFO("threads=" << threads);
     ThreadPool pool(threads);
     for (int failing : {0, 5, 99}) {
-      CHECK_THROWS_WITH(pool.run(100, [&](int i) {
-                          if (i == failing) throw std::runtime_error("task " + std::to_string(i) + " failed");
-                        }),
-                        "task " + std::to_string(failing) + " failed");
+      CHECK_THROWS_WITH(
+          pool.run(100,
+                   [&](int i) {
+                     if (i == failing)
+                       throw std::runtime_error("task " + std::to_string(i) + " failed");
+                   }),
+          "task " + std::to_string(failing) + " failed");
     }
     // The pool stays usable after a failed job.
     std::atomic<int> sum{0};
@@ -80,7 +83,8 @@ TEST_CASE("many consecutive small jobs", "[thread_pool]") {
 TEST_CASE("a run nested inside a task runs inline instead of deadlocking", "[thread_pool]") {
   ThreadPool pool(2);
   std::vector<std::atomic<int>> runs(4 * 8);
-  pool.run(4, [&](int outer) { pool.run(8, [&](int inner) { runs[outer * 8 + inner].fetch_add(1); }); });
+  pool.run(
+      4, [&](int outer) { pool.run(8, [&](int inner) { runs[outer * 8 + inner].fetch_add(1); }); });
   int wrong = 0;
   for (auto& r : runs) wrong += r.load() != 1;
   CHECK(wrong == 0);

@@ -9,6 +9,7 @@
 #include <xtensor/xtensor.hpp>
 
 #include "vitscope/model_registry.hpp"
+#include "vitscope/stage_profile.hpp"
 #include "vitscope/thread_pool.hpp"
 
 namespace vitscope {
@@ -28,6 +29,8 @@ class ImageClassifier {
   virtual ModelSummary summary() const = 0;
   // batch[B, 3, H, W] (preprocessed) → logits[B, classes]
   virtual xt::xtensor<float, 2> forward(const xt::xtensor<float, 4>& batch) = 0;
+  // Times the stages of later forward passes into profile (null: stop). Optional for a model.
+  virtual void set_profile(StageProfile* profile) { (void)profile; }
 };
 
 // Opens spec.weights_path and builds the model its architecture names; WeightsError on a bad file.

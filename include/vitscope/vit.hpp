@@ -54,6 +54,9 @@ class VitModel final : public ImageClassifier {
   // The same, also recording every layer's attention probabilities.
   xt::xtensor<float, 2> forward(const xt::xtensor<float, 4>& batch, AttentionMaps* attention);
 
+  // Times every stage of the following forward passes into profile (null: stop timing).
+  void set_profile(StageProfile* profile) override { profile_ = profile; }
+
   ~VitModel() override;
 
  private:
@@ -63,6 +66,7 @@ class VitModel final : public ImageClassifier {
   ModelSpec spec_;
   VitConfig config_;
   ThreadPool* pool_ = nullptr;
+  StageProfile* profile_ = nullptr;
   std::unique_ptr<Weights> weights_;
   std::unique_ptr<Workspace> workspace_;
 };

@@ -9,6 +9,7 @@
 #include "vitscope/kernels/gelu.hpp"
 #include "vitscope/kernels/layernorm.hpp"
 #include "vitscope/kernels/softmax.hpp"
+#include "vitscope/stage_profile.hpp"
 
 namespace vitscope {
 
@@ -74,26 +75,34 @@ xt::xtensor<float, 2> VitModel::forward(const xt::xtensor<float, 4>& batch,
   }
 
   // Tokens: x[b] = [cls, (dist,) patch_embed(patches)] + pos.
-  extract_patches(batch, P, ws.patches.data());
-  for (int b = 0; b < B; ++b) {
-    float* xb = ws.x.data() + static_cast<std::size_t>(b) * T * D;
-    kernels::linear(ws.patches.data() + static_cast<std::size_t>(b) * grid * 3 * P * P, 3 * P * P,
-                    grid, w.patch_embed.weight, xb + static_cast<std::size_t>(prefix) * D, D,
-                    {w.patch_embed.bias.data(), false, false}, pool_);
-    if (!w.cls_token.empty()) std::copy(w.cls_token.begin(), w.cls_token.end(), xb);
-    if (!w.dist_token.empty()) std::copy(w.dist_token.begin(), w.dist_token.end(), xb + D);
-    add_rows(xb, pos->data(), static_cast<std::size_t>(T) * D);
+  {
+    ScopedStage stage(profile_, "patch embedding");
+    extract_patches(batch, P, ws.patches.data());
+    for (int b = 0; b < B; ++b) {
+      float* xb = ws.x.data() + static_cast<std::size_t>(b) * T * D;
+      kernels::linear(ws.patches.data() + static_cast<std::size_t>(b) * grid * 3 * P * P, 3 * P * P,
+                      grid, w.patch_embed.weight, xb + static_cast<std::size_t>(prefix) * D, D,
+                      {w.patch_embed.bias.data(), false, false}, pool_);
+      if (!w.cls_token.empty()) std::copy(w.cls_token.begin(), w.cls_token.end(), xb);
+      if (!w.dist_token.empty()) std::copy(w.dist_token.begin(), w.dist_token.end(), xb + D);
+      add_rows(xb, pos->data(), static_cast<std::size_t>(T) * D);
+    }
   }
-
   if (attention) attention->clear();
   const int rows = B * T;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   for (const VitBlockWeights& block : w.blocks) {
     // x += proj(attention(norm1(x)))
-    kernels::layernorm(ws.x.data(), D, ws.normed.data(), D, rows, D, block.norm1.gamma.data(),
-                       block.norm1.beta.data(), c.layernorm_eps, pool_);
-    kernels::linear(ws.normed.data(), D, rows, block.qkv.weight, ws.qkv.data(), 3 * D,
-                    {block.qkv.bias.data(), false, false}, pool_);
+    {
+      ScopedStage stage(profile_, "layernorm");
+      kernels::layernorm(ws.x.data(), D, ws.normed.data(), D, rows, D, block.norm1.gamma.data(),
+                         block.norm1.beta.data(), c.layernorm_eps, pool_);
+    }
+    {
+      ScopedStage stage(profile_, "qkv");
+      kernels::linear(ws.normed.data(), D, rows, block.qkv.weight, ws.qkv.data(), 3 * D,
+                      {block.qkv.bias.data(), false, false}, pool_);
+    }
     // One task per (image, head): scores = q·kᵀ/√d, softmax, then p·v into the head's columns.
     // With fewer (image, head) pairs than twice the threads (DeiT-Tiny: 3 heads), the pairs run
     // one after another and each kernel spreads over the threads instead.
@@ -112,10 +121,13 @@ xt::xtensor<float, 2> VitModel::forward(const xt::xtensor<float, 4>& batch,
                        ws.attended.data() + static_cast<std::size_t>(b) * T * D + h * hd, D,
                        inner);
     };
-    if (split_pairs)
-      pool_->run(pairs, attend);
-    else
-      for (int task = 0; task < pairs; ++task) attend(task);
+    {
+      ScopedStage stage(profile_, "attention");
+      if (split_pairs)
+        pool_->run(pairs, attend);
+      else
+        for (int task = 0; task < pairs; ++task) attend(task);
+    }
     if (attention) {
       xt::xtensor<float, 4> maps = xt::xtensor<float, 4>::from_shape(
           {static_cast<std::size_t>(B), static_cast<std::size_t>(heads),
@@ -124,18 +136,31 @@ xt::xtensor<float, 2> VitModel::forward(const xt::xtensor<float, 4>& batch,
                 maps.begin());
       attention->push_back(std::move(maps));
     }
-    kernels::linear(ws.attended.data(), D, rows, block.proj.weight, ws.x.data(), D,
-                    {block.proj.bias.data(), false, true}, pool_);
+    {
+      ScopedStage stage(profile_, "proj");
+      kernels::linear(ws.attended.data(), D, rows, block.proj.weight, ws.x.data(), D,
+                      {block.proj.bias.data(), false, true}, pool_);
+    }
     // x += fc2(gelu(fc1(norm2(x))))
-    kernels::layernorm(ws.x.data(), D, ws.normed.data(), D, rows, D, block.norm2.gamma.data(),
-                       block.norm2.beta.data(), c.layernorm_eps, pool_);
-    kernels::linear(ws.normed.data(), D, rows, block.fc1.weight, ws.hidden.data(), c.mlp_hidden,
-                    {block.fc1.bias.data(), true, false}, pool_);
-    kernels::linear(ws.hidden.data(), c.mlp_hidden, rows, block.fc2.weight, ws.x.data(), D,
-                    {block.fc2.bias.data(), false, true}, pool_);
+    {
+      ScopedStage stage(profile_, "layernorm");
+      kernels::layernorm(ws.x.data(), D, ws.normed.data(), D, rows, D, block.norm2.gamma.data(),
+                         block.norm2.beta.data(), c.layernorm_eps, pool_);
+    }
+    {
+      ScopedStage stage(profile_, "fc1+gelu");
+      kernels::linear(ws.normed.data(), D, rows, block.fc1.weight, ws.hidden.data(), c.mlp_hidden,
+                      {block.fc1.bias.data(), true, false}, pool_);
+    }
+    {
+      ScopedStage stage(profile_, "fc2");
+      kernels::linear(ws.hidden.data(), c.mlp_hidden, rows, block.fc2.weight, ws.x.data(), D,
+                      {block.fc2.bias.data(), false, true}, pool_);
+    }
   }
 
   // Pooling and the classifier head(s).
+  ScopedStage head_stage(profile_, "norm, pooling, head");
   const float* gamma = w.final_norm.gamma.data();
   const float* beta = w.final_norm.beta.data();
   float* pooled = ws.pooled.data();

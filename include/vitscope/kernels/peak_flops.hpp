@@ -1,0 +1,23 @@
+#pragma once
+// How fast this CPU could go: the fp32 peak that bench results are compared against.
+#include <string>
+
+#include "vitscope/thread_pool.hpp"
+
+namespace vitscope::kernels {
+
+struct PeakEstimate {
+  double clock_ghz = 0;          // measured: a chain of dependent integer adds retires 1 per cycle
+  int simd_lanes = 0;            // fp32 lanes of the widest vectors the kernels are built for
+  int fma_per_cycle = 0;         // vector FMAs issued per cycle and core (from the ISA and vendor)
+  int threads = 0;
+  double theoretical_gflops = 0; // threads × clock × lanes × 2 × fma_per_cycle
+  double measured_gflops = 0;    // an FMA-only loop over registers, on every thread
+  std::string isa;               // "AVX-512", "AVX2+FMA", "SSE2", ...
+  std::string how;               // one line saying how the numbers were obtained
+};
+
+// Takes about 0.2 s. pool may be null (one thread).
+PeakEstimate estimate_peak(ThreadPool* pool);
+
+}  // namespace vitscope::kernels

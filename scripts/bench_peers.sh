@@ -1,0 +1,225 @@
+#!/usr/bin/env bash
+# Peer benchmark: vitscope against ONNX Runtime (CPU) and PyTorch, in one run, on the same machine,
+# models, batch sizes and thread counts.
+#
+#   scripts/bench_peers.sh [--quick] [--build-dir build] [--models deit_tiny,deit_small,vit_base]
+#                          [--batches 1,8] [--threads 2,1] [--photo samples/chelsea.png]
+#
+# What it does, from a clean clone (Debian 12, run as root or with sudo for apt):
+#   1. installs what is missing: python3-torch, python3-torchvision, python3-pil, python3-numpy,
+#      libopenblas0-pthread (PyTorch's BLAS), nodejs/npm; builds vitscope (Release) into the build
+#      folder when <build-dir>/vitscope is missing; `npm ci --ignore-scripts` of onnxruntime-node
+#      (scripts/bench/package.json + package-lock.json) into .cache/bench (its Linux x64 CPU library
+#      ships inside the npm package).
+#   2. models: DeiT-Tiny/16 with its real weights (weights/ or ../shared/models), random-weight
+#      DeiT-Small/16 and ViT-Base/16 (scripts/bench/make_random_vit.py, fixed seed, timm names, F32,
+#      into .cache/bench/models); each is exported to ONNX by PyTorch from the same safetensors file
+#      vitscope loads (scripts/bench/export_onnx.py, opset 17, into .cache/bench/onnx).
+#   3. checks, before any timing, that the engines compute the same function
+#      (scripts/bench/check_engines.py): ONNX Runtime vs PyTorch logits within 1e-3 on three images;
+#      `vitscope classify --topk 5` vs PyTorch + PIL (timm eval transform) on the photo: identical
+#      top-5 classes, probabilities within 1e-3. Any failure stops the script (exit 1).
+#   4. times each (model, batch, threads) with vitscope (`vitscope bench`), ONNX Runtime
+#      (scripts/bench/run_ort.mjs: intra-op threads T, inter-op 1, optimisation 'all', sequential) and
+#      PyTorch (scripts/bench/run_torch.py: eager, inference_mode, T OpenMP and T OpenBLAS threads,
+#      OMP_WAIT_POLICY=PASSIVE unless set: spinning OpenMP workers starve OpenBLAS's), one engine
+#      after the other, with the same warm-up and timed iteration counts per row (from 5 + 31 for
+#      DeiT-Tiny batch 1 down to 2 + 5 for ViT-Base batch 8; the full run takes about 12 minutes on
+#      2 busy cores).
+#   5. prints a Markdown table (scripts/bench/summarize.py): median ms per image of each engine, the
+#      ratios vitscope/ORT and vitscope/PyTorch, vitscope's GFLOP/s.
+# Raw JSON of every check and measurement, the table and the load averages go to
+# .cache/bench/results/<date-time>/ (.cache/bench/results/latest points at the newest run).
+# The machine should be otherwise idle: other work on the same cores shows up in every column.
+# --quick: DeiT-Tiny and DeiT-Small, batch 1, 2 threads, fewer iterations (a minute or two).
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+bench_src="$repo/scripts/bench"
+cache="$repo/.cache/bench"
+
+usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; }
+die() { echo "bench_peers: $*" >&2; exit 1; }
+log() { echo "bench_peers: $*" >&2; }
+
+quick=0
+build_dir="build"
+models="deit_tiny,deit_small,vit_base"
+batches="1,8"
+thread_counts="2,1"
+photo="samples/chelsea.png"
+models_set=0 batches_set=0 threads_set=0
+while (($#)); do
+  case "$1" in
+    --quick) quick=1; shift ;;
+    --build-dir) build_dir="${2:?--build-dir needs a folder}"; shift 2 ;;
+    --models) models="${2:?--models needs a list}"; models_set=1; shift 2 ;;
+    --batches) batches="${2:?--batches needs a list}"; batches_set=1; shift 2 ;;
+    --threads) thread_counts="${2:?--threads needs a list}"; threads_set=1; shift 2 ;;
+    --photo) photo="${2:?--photo needs an image}"; shift 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) usage >&2; die "unknown argument '$1'" ;;
+  esac
+done
+if ((quick)); then
+  ((models_set)) || models="deit_tiny,deit_small"
+  ((batches_set)) || batches="1"
+  ((threads_set)) || thread_counts="2"
+fi
+IFS=, read -r -a model_list <<<"$models"
+IFS=, read -r -a batch_list <<<"$batches"
+IFS=, read -r -a thread_list <<<"$thread_counts"
+for m in "${model_list[@]}"; do
+  [[ "$m" =~ ^(deit_tiny|deit_small|vit_base)$ ]] || die "--models: unknown model '$m' (deit_tiny, deit_small, vit_base)"
+done
+for n in "${batch_list[@]}" "${thread_list[@]}"; do
+  [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "--batches/--threads: '$n' is not a positive integer"
+done
+[[ "$build_dir" = /* ]] || build_dir="$repo/$build_dir"
+[[ "$photo" = /* ]] || photo="$repo/$photo"
+[[ -f "$photo" ]] || die "$photo: photo not found"
+
+# --- 1. packages, build, ONNX Runtime ------------------------------------------------------------
+install_missing_packages() {
+  local wanted=(python3-torch python3-torchvision python3-pil python3-numpy libopenblas0-pthread)
+  command -v node >/dev/null || wanted+=(nodejs)
+  command -v npm >/dev/null || wanted+=(npm)
+  local missing=() p
+  for p in "${wanted[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  ((${#missing[@]})) || return 0
+  local sudo_cmd=()
+  [[ "$(id -u)" -ne 0 ]] && sudo_cmd=(sudo)
+  log "installing ${missing[*]}"
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+build_vitscope() {
+  if [[ ! -x "$build_dir/vitscope" ]]; then
+    log "building vitscope (Release) in $build_dir"
+    cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release >&2
+    cmake --build "$build_dir" --target vitscope -j"$(nproc)" >&2
+  fi
+  local type
+  type="$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build_dir/CMakeCache.txt" 2>/dev/null || true)"
+  [[ "$type" == Release || "$type" == RelWithDebInfo ]] ||
+    die "$build_dir: CMAKE_BUILD_TYPE is '${type:-unset}'; timings need an optimised build (pass another --build-dir)"
+}
+
+install_onnxruntime() {
+  mkdir -p "$cache"
+  if cmp -s "$bench_src/package-lock.json" "$cache/package-lock.json" &&
+     [[ -f "$cache/node_modules/onnxruntime-node/package.json" ]]; then
+    return 0
+  fi
+  log "installing onnxruntime-node into $cache (npm ci --ignore-scripts)"
+  cp "$bench_src/package.json" "$bench_src/package-lock.json" "$cache/"
+  (cd "$cache" && npm ci --ignore-scripts --no-audit --no-fund >&2)
+}
+
+install_missing_packages
+node_major="$(node -p 'process.versions.node.split(".")[0]')"
+((node_major >= 18)) || die "node $(node --version) is too old; onnxruntime-node needs 18 or newer"
+build_vitscope
+install_onnxruntime
+vitscope="$build_dir/vitscope"
+python=/usr/bin/python3
+
+# --- 2. models and their ONNX exports -------------------------------------------------------------
+declare -A weights_of heads_of onnx_of
+find_deit_tiny() {
+  local dir
+  for dir in "${VITSCOPE_WEIGHTS_DIR:-}" "$repo/weights" "$repo/../shared/models"; do
+    if [[ -n "$dir" && -f "$dir/deit_tiny_patch16_224.safetensors" ]]; then
+      weights_of[deit_tiny]="$(cd "$dir" && pwd)/deit_tiny_patch16_224.safetensors"
+      return 0
+    fi
+  done
+  die "deit_tiny_patch16_224.safetensors not found in weights/ or ../shared/models (run scripts/fetch_weights.sh)"
+}
+for key in "${model_list[@]}"; do
+  case "$key" in
+    deit_tiny) find_deit_tiny; heads_of[$key]=3 ;;
+    deit_small) weights_of[$key]="$cache/models/random_deit_small_patch16_224.safetensors"; heads_of[$key]=6 ;;
+    vit_base) weights_of[$key]="$cache/models/random_vit_base_patch16_224.safetensors"; heads_of[$key]=12 ;;
+  esac
+  onnx_of[$key]="$cache/onnx/$(basename "${weights_of[$key]%.safetensors}").onnx"
+done
+
+prepare_model() {  # key: writes the random weights when needed, exports the ONNX file when stale
+  local key="$1" weights="${weights_of[$1]}" onnx="${onnx_of[$1]}"
+  case "$key" in
+    deit_small|vit_base) "$python" "$bench_src/make_random_vit.py" --shape "$key" --out "$weights" >&2 ;;
+  esac
+  if [[ ! -f "$onnx" || "$onnx" -ot "$weights" || "$onnx" -ot "$bench_src/export_onnx.py" ||
+        "$onnx" -ot "$bench_src/torch_vit.py" ]]; then
+    "$python" "$bench_src/export_onnx.py" --weights "$weights" --heads "${heads_of[$key]}" --out "$onnx" >&2
+  fi
+}
+
+run_dir="$cache/results/$(date +%Y%m%d-%H%M%S)"
+mkdir -p "$run_dir"
+ln -sfn "$(basename "$run_dir")" "$cache/results/latest"
+{
+  echo "{\"started\": \"$(date -Iseconds)\", \"commit\": \"$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)\","
+  echo " \"cpu\": \"$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)\", \"cores\": $(nproc),"
+  echo " \"models\": \"$models\", \"batches\": \"$batches\", \"threads\": \"$thread_counts\", \"quick\": $quick,"
+  echo " \"loadavg_at_start\": \"$(cut -d' ' -f1-3 /proc/loadavg)\"}"
+} >"$run_dir/run.json"
+
+for key in "${model_list[@]}"; do
+  prepare_model "$key"
+done
+
+# --- 3. agreement checks --------------------------------------------------------------------------
+for key in "${model_list[@]}"; do
+  "$python" "$bench_src/check_engines.py" --weights "${weights_of[$key]}" --heads "${heads_of[$key]}" \
+    --onnx "${onnx_of[$key]}" --vitscope "$vitscope" --ort-dir "$cache" --photo "$photo" \
+    --workdir "$cache/check" --out "$run_dir/check_$key.json" >&2 ||
+    die "$key: the engines disagree (details: $run_dir/check_$key.json); no timing was done"
+done
+
+# --- 4. timing ------------------------------------------------------------------------------------
+# Warm-up and timed iterations per (model, batch): odd counts, so every engine's median is one run.
+iterations_for() {  # key batch -> "warmup iterations"
+  local work
+  case "$1" in deit_tiny) work=1 ;; deit_small) work=4 ;; vit_base) work=14 ;; esac
+  work=$((work * $2))  # roughly GFLOP per forward pass
+  if ((quick)); then
+    if ((work <= 8)); then echo "2 9"; elif ((work <= 40)); then echo "1 5"; else echo "1 3"; fi
+  else
+    if ((work <= 4)); then echo "5 31"; elif ((work <= 14)); then echo "3 15";
+    elif ((work <= 40)); then echo "3 11"; else echo "2 5"; fi
+  fi
+}
+
+measure() {  # engine command... : one JSON line into ${prefix}_<engine>.json; the load goes to load.tsv
+  local engine="$1" out="${prefix}_$1.json"
+  shift
+  printf '%s\t%s\t%s\t%s\t%s\n' "$key" "$batch" "$threads" "$engine" "$(cut -d' ' -f1 /proc/loadavg)" \
+    >>"$run_dir/load.tsv"
+  "$@" >"$out.part" || die "$engine failed: $*"
+  mv "$out.part" "$out"
+}
+
+for key in "${model_list[@]}"; do
+  weights="${weights_of[$key]}" heads="${heads_of[$key]}"
+  for batch in "${batch_list[@]}"; do
+    read -r warmup iterations <<<"$(iterations_for "$key" "$batch")"
+    for threads in "${thread_list[@]}"; do
+      prefix="$run_dir/${key}_b${batch}_t${threads}"
+      log "$key batch $batch threads $threads: $warmup warm-up + $iterations timed runs per engine"
+      counts=(--batch "$batch" --threads "$threads" --warmup "$warmup" --iterations "$iterations")
+      measure vitscope "$vitscope" bench --model "$weights" --heads "$heads" "${counts[@]}" --format json
+      measure onnxruntime node "$bench_src/run_ort.mjs" --onnx "${onnx_of[$key]}" --ort-dir "$cache" "${counts[@]}"
+      measure pytorch "$python" "$bench_src/run_torch.py" --weights "$weights" --heads "$heads" "${counts[@]}"
+    done
+  done
+done
+
+# --- 5. table -------------------------------------------------------------------------------------
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+"$python" "$bench_src/summarize.py" "$run_dir" --models "$models"
+log "raw results: $run_dir"

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
       cli::add_info_command(app),
       cli::add_models_command(app),
       cli::add_bench_command(app),
+      cli::add_compare_command(app),
   };
   try {
     app.parse(argc, argv);

@@ -23,38 +23,6 @@ float* ensure(simd::AlignedVector& v, std::size_t size) {
   return v.data();
 }
 
-// How the output is cut into tiles: tm × tn tiles of (at most) mc × nc, mc a multiple of kMR and
-// nc a multiple of kNR.
-struct TilePlan {
-  int tm = 1, tn = 1, mc = 0, nc = 0;
-};
-
-// Picks the tiling that minimises the estimated time: rounds of tiles over the threads, each tile
-// costing its padded area plus a per-tile overhead (packing A, edge tiles, task hand-off).
-TilePlan plan_tiles(int m, int n, int threads) {
-  const int min_tm = ceil_div(m, kMC),
-            max_tm = std::max(min_tm, std::min(ceil_div(m, kMR), 4 * min_tm * threads));
-  const int min_tn = ceil_div(n, kNC),
-            max_tn = std::max(min_tn, std::min(ceil_div(n, kNR), 4 * min_tn * threads));
-  TilePlan best;
-  std::int64_t best_cost = INT64_MAX;
-  for (int tm = min_tm; tm <= max_tm; ++tm) {
-    const int mc = round_up(ceil_div(m, tm), kMR);
-    if (tm > min_tm && (tm - 1) * mc >= m) continue;  // an empty tile row
-    for (int tn = min_tn; tn <= max_tn; ++tn) {
-      const int nc = round_up(ceil_div(n, tn), kNR);
-      if (tn > min_tn && (tn - 1) * nc >= n) continue;
-      const std::int64_t rounds = ceil_div(tm * tn, threads);
-      const std::int64_t cost = rounds * (std::int64_t{mc} + 2 * kMR) * (nc + kNR);
-      if (cost < best_cost) {
-        best_cost = cost;
-        best = TilePlan{tm, tn, mc, nc};
-      }
-    }
-  }
-  return best;
-}
-
 // Computes out[i0 : i0+mc, j0 : j0+nc] over the whole of K.
 void run_tile(const GemmProblem& g, int i0, int mc, int j0, int nc, Scratch& scratch) {
   const int panels_m = ceil_div(mc, kMR), panels_n = ceil_div(nc, kNR);
@@ -71,7 +39,12 @@ void run_tile(const GemmProblem& g, int i0, int mc, int j0, int nc, Scratch& scr
     const int pc = block * kc_max;
     const int kc = std::min(kc_max, g.k - pc);
     const bool first = block == 0, last = block == k_blocks - 1;
-    pack_a(g.a + static_cast<std::ptrdiff_t>(i0) * g.lda + pc, g.lda, mc, kc, a_panels);
+    const float* a_block = g.a + static_cast<std::ptrdiff_t>(i0) * g.lda + pc;
+    if (g.round_a_to_bf16) {
+      pack_a_rounded_to_bf16(a_block, g.lda, mc, kc, a_panels);
+    } else {
+      pack_a(a_block, g.lda, mc, kc, a_panels);
+    }
 
     for (int jp = 0; jp < panels_n; ++jp) {
       const int j = j0 + jp * kNR;
@@ -109,15 +82,44 @@ void run_tile(const GemmProblem& g, int i0, int mc, int j0, int nc, Scratch& scr
 
 }  // namespace
 
-void run_gemm(const GemmProblem& g, ThreadPool* pool) {
-  if (g.m <= 0 || g.n <= 0) return;
+// Picks the tiling that minimises the estimated time: rounds of tiles over the threads, each tile
+// costing its padded area plus a per-tile overhead (packing A, edge tiles, task hand-off).
+TilePlan plan_tiles(int m, int n, int threads, int mr, int nr, int max_mc, int max_nc) {
+  const int min_tm = ceil_div(m, max_mc),
+            max_tm = std::max(min_tm, std::min(ceil_div(m, mr), 4 * min_tm * threads));
+  const int min_tn = ceil_div(n, max_nc),
+            max_tn = std::max(min_tn, std::min(ceil_div(n, nr), 4 * min_tn * threads));
+  TilePlan best;
+  std::int64_t best_cost = INT64_MAX;
+  for (int tm = min_tm; tm <= max_tm; ++tm) {
+    const int mc = round_up(ceil_div(m, tm), mr);
+    if (tm > min_tm && (tm - 1) * mc >= m) continue;  // an empty tile row
+    for (int tn = min_tn; tn <= max_tn; ++tn) {
+      const int nc = round_up(ceil_div(n, tn), nr);
+      if (tn > min_tn && (tn - 1) * nc >= n) continue;
+      const std::int64_t rounds = ceil_div(tm * tn, threads);
+      const std::int64_t cost = rounds * (std::int64_t{mc} + 2 * mr) * (nc + nr);
+      if (cost < best_cost) {
+        best_cost = cost;
+        best = TilePlan{tm, tn, mc, nc};
+      }
+    }
+  }
+  return best;
+}
+
+int threads_for(int m, int n, int k, ThreadPool* pool) {
+  if (!pool) return 1;
   // Below ~1 MFLOP per thread (~10 µs) handing tiles to another thread costs more than it saves.
   constexpr double kMinFlopsPerThread = 1 << 20;
-  const double flops = 2.0 * g.m * g.n * std::max(g.k, 1);
-  const int threads =
-      pool ? static_cast<int>(std::clamp(flops / kMinFlopsPerThread, 1.0, double(pool->size())))
-           : 1;
-  const TilePlan plan = plan_tiles(g.m, g.n, threads);
+  const double flops = 2.0 * m * n * std::max(k, 1);
+  return static_cast<int>(std::clamp(flops / kMinFlopsPerThread, 1.0, double(pool->size())));
+}
+
+void run_gemm(const GemmProblem& g, ThreadPool* pool) {
+  if (g.m <= 0 || g.n <= 0) return;
+  const int threads = threads_for(g.m, g.n, g.k, pool);
+  const TilePlan plan = plan_tiles(g.m, g.n, threads, kMR, kNR, kMC, kNC);
 
   auto tile = [&](int t) {
     thread_local Scratch scratch;

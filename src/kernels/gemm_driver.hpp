@@ -1,6 +1,7 @@
 #pragma once
 // The blocked, threaded GEMM loop nest shared by linear(), gemm_abt() and gemm_ab():
 //   out[M,N] (=|+=) act(alpha · a[M,K] · b[N,K]ᵀ + bias[N]),  b given as packed panels.
+// Its tiling and thread-count choices are shared with the bf16 driver (gemm_bf16_driver.cpp).
 #include "vitscope/thread_pool.hpp"
 
 namespace vitscope::kernels::gemm_detail {
@@ -21,9 +22,26 @@ struct GemmProblem {
   float* out = nullptr;             // [M,N], row stride ldo
   int ldo = 0;
   Epilogue epilogue;
+  // Round A to bf16 while packing it (fp32 emulation of a bf16 product; b_packed then holds
+  // bf16-rounded values too).
+  bool round_a_to_bf16 = false;
 };
 
 // Computes the problem, splitting the output into tiles shared out over pool (null: this thread).
 void run_gemm(const GemmProblem& problem, ThreadPool* pool);
+
+// Threads worth using for a product of m·n·k multiply-adds: more than one only when each gets
+// enough work to repay the hand-off.
+int threads_for(int m, int n, int k, ThreadPool* pool);
+
+// How the output is cut into tiles: tm × tn tiles of (at most) mc × nc, mc a multiple of the
+// micro-tile height and nc of its width.
+struct TilePlan {
+  int tm = 1, tn = 1, mc = 0, nc = 0;
+};
+
+// The tiling of out[m,n] over `threads` with the least estimated time, for micro-tiles mr × nr and
+// tiles of at most max_mc × max_nc.
+TilePlan plan_tiles(int m, int n, int threads, int mr, int nr, int max_mc, int max_nc);
 
 }  // namespace vitscope::kernels::gemm_detail

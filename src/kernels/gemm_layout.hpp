@@ -52,5 +52,7 @@ void pack_b_nk(const float* b, int ldb, int n, int k, float* dst);
 void pack_b_kn(const float* b, int ldb, int k, int n, float* dst);
 // Packs rows [0, m) and columns [0, kc) of a (row stride lda) into kMR-tall panels.
 void pack_a(const float* a, int lda, int m, int kc, float* dst);
+// The same with every value rounded to the nearest bf16 (the fp32 emulation of bf16 products).
+void pack_a_rounded_to_bf16(const float* a, int lda, int m, int kc, float* dst);
 
 }  // namespace vitscope::kernels::gemm_detail

@@ -1,6 +1,7 @@
 #pragma once
 // The register-blocked inner kernel: one kMR × kNR tile of out over one K block.
 #include "kernels/gemm_driver.hpp"
+#include "kernels/gemm_epilogue.hpp"
 #include "kernels/gemm_layout.hpp"
 #include "kernels/simd.hpp"
 
@@ -28,28 +29,9 @@ using Accumulators = Batch[kMR][kNV];
 
 // out[rows, cols] (=|+=) act(alpha · acc + bias) for the valid part of the tile.
 inline void finish_tile(Accumulators& acc, const MicroTileIo& io) {
-  const Epilogue& e = *io.epilogue;
   for (int r = 0; r < io.rows; ++r) {
-    Batch x[kNV];
-#pragma GCC unroll 4
-    for (int v = 0; v < kNV; ++v) {
-      x[v] = acc[r][v];
-      if (e.alpha != 1.0f) x[v] *= Batch(e.alpha);
-      if (io.bias) x[v] += xsimd::load_unaligned(io.bias + v * kLanes);
-      if (e.gelu) x[v] = simd::gelu(x[v]);
-    }
-    float* o = io.out + static_cast<std::ptrdiff_t>(r) * io.ldo;
-    if (io.cols == kNR) {
-#pragma GCC unroll 4
-      for (int v = 0; v < kNV; ++v) {
-        if (e.accumulate) x[v] += xsimd::load_unaligned(o + v * kLanes);
-        x[v].store_unaligned(o + v * kLanes);
-      }
-    } else {
-      alignas(simd::kAlignment) float row[kNR];
-      for (int v = 0; v < kNV; ++v) x[v].store_aligned(row + v * kLanes);
-      for (int c = 0; c < io.cols; ++c) o[c] = e.accumulate ? o[c] + row[c] : row[c];
-    }
+    finish_row(acc[r], io.bias, io.out + static_cast<std::ptrdiff_t>(r) * io.ldo, io.cols,
+               *io.epilogue);
   }
 }
 

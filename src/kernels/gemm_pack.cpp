@@ -3,6 +3,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "kernels/bf16.hpp"
 #include "kernels/gemm_layout.hpp"
 #include "vitscope/kernels/gemm.hpp"
 
@@ -37,18 +38,31 @@ void pack_b_kn(const float* b, int ldb, int k, int n, float* dst) {
   }
 }
 
-// dst[i][p][kMR] = a[i·kMR + r, p] (0 past m).
-void pack_a(const float* a, int lda, int m, int kc, float* dst) {
+namespace {
+
+// dst[i][p][kMR] = value(a[i·kMR + r, p]) (0 past m).
+template <class Value>
+void pack_a_panels(const float* a, int lda, int m, int kc, float* dst, Value value) {
   for (int i0 = 0; i0 < m; i0 += kMR) {
     const int rows = std::min(kMR, m - i0);
     const float* src[kMR];
     for (int r = 0; r < rows; ++r) src[r] = a + static_cast<std::size_t>(i0 + r) * lda;
     for (int p = 0; p < kc; ++p) {
-      for (int r = 0; r < rows; ++r) dst[r] = src[r][p];
+      for (int r = 0; r < rows; ++r) dst[r] = value(src[r][p]);
       for (int r = rows; r < kMR; ++r) dst[r] = 0.0f;
       dst += kMR;
     }
   }
+}
+
+}  // namespace
+
+void pack_a(const float* a, int lda, int m, int kc, float* dst) {
+  pack_a_panels(a, lda, m, kc, dst, [](float x) { return x; });
+}
+
+void pack_a_rounded_to_bf16(const float* a, int lda, int m, int kc, float* dst) {
+  pack_a_panels(a, lda, m, kc, dst, [](float x) { return round_to_bf16(x); });
 }
 
 }  // namespace gemm_detail

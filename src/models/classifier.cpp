@@ -1,5 +1,6 @@
 #include "vitscope/classifier.hpp"
 
+#include "vitscope/cnn.hpp"
 #include "vitscope/error.hpp"
 #include "vitscope/safetensors.hpp"
 #include "vitscope/vit.hpp"
@@ -9,6 +10,8 @@ namespace vitscope {
 std::unique_ptr<ImageClassifier> load_classifier(const ModelSpec& spec, ThreadPool* pool) {
   const SafeTensors file = SafeTensors::open(spec.weights_path);
   if (spec.architecture == "vit") return VitModel::load(file, spec, pool);
+  if (spec.architecture == "mobilenet_v1") return CnnModel::load_mobilenet_v1(file, spec, pool);
+  if (spec.architecture == "resnet") return CnnModel::load_resnet(file, spec, pool);
   throw ConfigError("model '" + spec.name + "': unsupported architecture '" + spec.architecture + "'");
 }
 

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "vitscope/error.hpp"
+#include "vitscope/safetensors.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -43,6 +44,18 @@ PreprocessConfig parse_preprocess(const json& j) {
       config.crop_pct > 1)
     throw ConfigError("input_size must be positive and crop_pct in (0, 1]");
   return config;
+}
+
+// A bare .safetensors file's architecture, from the tensor names it holds (ViT when unreadable:
+// opening it for real reports the problem).
+std::string detect_architecture(const std::string& path) {
+  try {
+    const SafeTensors file = SafeTensors::open(path);
+    if (file.contains("conv1/kernel") && file.contains("conv_dw_1/depthwise_kernel")) return "mobilenet_v1";
+    if (file.contains("conv1.weight") && file.contains("layer1.0.conv1.weight")) return "resnet";
+  } catch (const WeightsError&) {
+  }
+  return "vit";
 }
 
 }  // namespace
@@ -160,7 +173,11 @@ ModelSpec ModelRegistry::resolve(const std::string& name_or_path) const {
     ModelSpec spec = entry ? entry->spec : ModelSpec{};
     if (!entry) {
       spec.name = path.stem().string();
-      spec.architecture = "vit";
+      spec.architecture = detect_architecture(wanted);
+      if (spec.architecture == "mobilenet_v1") {  // Keras MobileNet preprocessing: x / 127.5 - 1
+        spec.preprocess.interpolation = Interpolation::Bilinear;
+        spec.preprocess.mean = spec.preprocess.std = {0.5f, 0.5f, 0.5f};
+      }
       const fs::path labels = fs::path(manifest_path_).parent_path() / "imagenet_classes.txt";
       spec.labels_path = labels.string();  // used only when the model has 1000 classes
     }

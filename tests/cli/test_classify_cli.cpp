@@ -203,3 +203,19 @@ TEST_CASE("info: DeiT-Tiny's configuration, parameters and MACs", "[cli]") {
   // 196·192·768 + 12·(197·192·576 + 2·197²·192 + 197·192² + 2·197·192·768) + 192·1000
   CHECK_THAT(run.out, Contains("1,253,683,200"));
 }
+
+TEST_CASE("classify: the MobileNet CNN by name and by file", "[cli]") {
+  const std::string file = shared_path("models/mobilenet_v1_0.75_224.safetensors");
+  const RunResult by_name = run_vitscope("classify --model mobilenet_v1_0.75_224 --topk 1 --format csv " +
+                                         quote(kSamples + "/coffee.png"));
+  INFO(by_name.err);
+  CHECK(by_name.status == 0);
+  CHECK_THAT(by_name.out, Contains("espresso"));
+  CHECK_THAT(by_name.out, Contains("mobilenet_v1_0.75_224"));
+  // A bare file: the architecture is recognised from its tensor names.
+  const RunResult by_file = run_vitscope("classify --model " + quote(file) + " --topk 1 --format csv " +
+                                         quote(kSamples + "/coffee.png"));
+  INFO(by_file.err);
+  CHECK(by_file.status == 0);
+  CHECK_THAT(by_file.out, Contains("espresso"));
+}

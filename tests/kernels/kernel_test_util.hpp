@@ -1,5 +1,6 @@
 #pragma once
 // Shared helpers of the kernel tests: seeded random data and error measures.
+#include <cfloat>
 #include <cmath>
 #include <cstring>
 #include <cstddef>
@@ -36,6 +37,44 @@ inline std::int64_t ulp_distance(float a, float b) {
   };
   const std::int64_t d = ordered(a) - ordered(b);
   return d < 0 ? -d : d;
+}
+
+// GEMM results: the worst element of fast against ref, normalised per element by magnitude[i, j],
+// the sum of the absolute values of everything added into out[i, j] (Σ_p |a_ip · b_pj|, |bias_j|,
+// |previous out_ij|). fp32 rounding error scales with that sum.
+struct GemmCheck {
+  double worst = 0.0;  // worst normalised difference (infinite for a NaN)
+  int row = 0, col = 0;
+  float fast = 0.0f, ref = 0.0f;
+};
+
+inline GemmCheck compare(const std::vector<float>& fast, const std::vector<float>& ref,
+                         const std::vector<double>& magnitude, int m, int n, int ld) {
+  GemmCheck check;
+  for (int i = 0; i < m; ++i) {
+    for (int j = 0; j < n; ++j) {
+      const std::size_t at = std::size_t(i) * ld + j;
+      const double scale = magnitude[std::size_t(i) * n + j] + 1e-30;
+      const double d = std::abs(double(fast[at]) - double(ref[at])) / scale;
+      if (d > check.worst || std::isnan(fast[at])) {
+        check = GemmCheck{std::isnan(fast[at]) ? INFINITY : d, i, j, fast[at], ref[at]};
+      }
+    }
+  }
+  return check;
+}
+
+// Two fp32 sums of the same K terms in different orders are each within K·u of the exact value
+// times the magnitude (u = FLT_EPSILON / 2), so they may differ by K·FLT_EPSILON; the 8 covers the
+// epilogue (bias, alpha, GELU, accumulate). An indexing or tail bug is off by a whole term, ~1/K.
+inline double gemm_tolerance(int k) { return (k + 8) * double(FLT_EPSILON); }
+
+// Cells of out outside [m, n] (the padding of a strided out) must keep their sentinel.
+inline bool padding_untouched(const std::vector<float>& out, int m, int n, int ld, float sentinel) {
+  for (int i = 0; i < m; ++i)
+    for (int j = n; j < ld; ++j)
+      if (out[std::size_t(i) * ld + j] != sentinel) return false;
+  return true;
 }
 
 }  // namespace vitscope::kernels::test

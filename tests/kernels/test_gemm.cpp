@@ -19,40 +19,12 @@
 namespace vitscope::kernels {
 namespace {
 
+using test::compare;
+using test::GemmCheck;
+using test::padding_untouched;
 using test::random_vector;
 
-struct GemmCheck {
-  double worst = 0.0;  // worst normalised difference
-  int row = 0, col = 0;
-  float fast = 0.0f, ref = 0.0f;
-};
-
-// magnitude[i, j]: the scale of out[i, j]'s rounding error (see the file comment).
-GemmCheck compare(const std::vector<float>& fast, const std::vector<float>& ref,
-                  const std::vector<double>& magnitude, int m, int n, int ld) {
-  GemmCheck check;
-  for (int i = 0; i < m; ++i) {
-    for (int j = 0; j < n; ++j) {
-      const std::size_t at = std::size_t(i) * ld + j;
-      const double scale = magnitude[std::size_t(i) * n + j] + 1e-30;
-      const double d = std::abs(double(fast[at]) - double(ref[at])) / scale;
-      if (d > check.worst || std::isnan(fast[at])) {
-        check = GemmCheck{std::isnan(fast[at]) ? INFINITY : d, i, j, fast[at], ref[at]};
-      }
-    }
-  }
-  return check;
-}
-
-double tolerance(int k) { return (k + 8) * double(FLT_EPSILON); }
-
-// Cells of out outside [m, n] (the padding of a strided out) must keep their sentinel.
-bool padding_untouched(const std::vector<float>& out, int m, int n, int ld, float sentinel) {
-  for (int i = 0; i < m; ++i)
-    for (int j = n; j < ld; ++j)
-      if (out[std::size_t(i) * ld + j] != sentinel) return false;
-  return true;
-}
+double tolerance(int k) { return test::gemm_tolerance(k); }
 
 struct LinearCase {
   int m, n, k;

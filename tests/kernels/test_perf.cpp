@@ -1,7 +1,9 @@
 // Hidden timing cases (run with `test_kernels [.perf]`): GFLOP/s of linear() on ViT shapes at 1 and
-// 2 threads next to the scalar reference, and of the attention GEMMs. Printed, not asserted.
+// 2 threads next to the scalar reference, of linear_bf16() next to linear(), and of the attention
+// GEMMs. Printed, not asserted.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <vector>
 
@@ -9,6 +11,7 @@
 
 #include "kernels/kernel_test_util.hpp"
 #include "vitscope/kernels/gemm.hpp"
+#include "vitscope/kernels/gemm_bf16.hpp"
 
 namespace vitscope::kernels {
 namespace {
@@ -67,6 +70,57 @@ TEST_CASE("linear GFLOP/s on ViT shapes", "[.perf]") {
   }
 }
 
+TEST_CASE("linear_bf16 GFLOP/s next to linear on ViT shapes", "[.perf]") {
+  // One image (197 tokens) and a batch of 8; widths of ViT-S/B (384, 768), their qkv (1152, 2304)
+  // and MLP (1536, 3072) sizes, every pair as N × K.
+  const int sizes[] = {384, 768, 1152, 1536, 2304, 3072};
+  const Bf16Backend backend = resolve_bf16_backend(Bf16Backend::automatic);
+  std::printf("bf16 backend: %s\n",
+              backend == Bf16Backend::avx512_bf16 ? "avx512_bf16" : "fp32_emulation");
+  std::printf("%5s %5s %5s | %9s %9s %6s | %9s %9s %6s | GFLOP/s (best of repeats)\n", "M", "N",
+              "K", "fp32 1t", "bf16 1t", "ratio", "fp32 2t", "bf16 2t", "ratio");
+  ThreadPool pools[2] = {ThreadPool(1), ThreadPool(2)};
+  double log_ratio[2] = {0.0, 0.0};
+  int count = 0;
+  for (int m : {197, 1576}) {
+    for (int n : sizes) {
+      for (int k : sizes) {
+        const std::vector<float> a = test::random_vector(std::size_t(m) * k, 1);
+        const std::vector<float> b = test::random_vector(std::size_t(n) * k, 2);
+        const std::vector<float> bias = test::random_vector(n, 3);
+        std::vector<float> out(std::size_t(m) * n);
+        const PackedMatrix packed = PackedMatrix::pack(b.data(), n, k);
+        const PackedMatrixBf16 packed16 = PackedMatrixBf16::pack(b.data(), n, k, k, backend);
+        LinearEpilogue epilogue;
+        epilogue.bias = bias.data();
+        const double gflop = 2.0 * m * n * k * 1e-9;
+        double fp32[2], bf16[2];
+        for (int t = 0; t < 2; ++t) {
+          ThreadPool* pool = &pools[t];
+          fp32[t] = gflop / best_seconds(
+                                [&] {
+                                  linear(a.data(), k, m, packed, out.data(), n, epilogue, pool);
+                                },
+                                0.2);
+          bf16[t] = gflop / best_seconds(
+                                [&] {
+                                  linear_bf16(a.data(), k, m, packed16, out.data(), n, epilogue,
+                                              pool);
+                                },
+                                0.2);
+          log_ratio[t] += std::log(bf16[t] / fp32[t]);
+        }
+        ++count;
+        std::printf("%5d %5d %5d | %9.1f %9.1f %6.2f | %9.1f %9.1f %6.2f |\n", m, n, k, fp32[0],
+                    bf16[0], bf16[0] / fp32[0], fp32[1], bf16[1], bf16[1] / fp32[1]);
+        std::fflush(stdout);
+      }
+    }
+  }
+  std::printf("geometric mean of bf16 / fp32: %.2f (1 thread), %.2f (2 threads)\n",
+              std::exp(log_ratio[0] / count), std::exp(log_ratio[1] / count));
+}
+
 TEST_CASE("attention GEMM GFLOP/s (one head of 64, 197 tokens)", "[.perf]") {
   const int t = 197, d = 64, ld = 3 * 768;
   const std::vector<float> qkv = test::random_vector(std::size_t(t) * ld, 4);
@@ -82,6 +136,15 @@ TEST_CASE("attention GEMM GFLOP/s (one head of 64, 197 tokens)", "[.perf]") {
     });
     std::printf("threads %d: q·kᵀ %.1f GFLOP/s (%.1f µs), p·v %.1f GFLOP/s (%.1f µs)\n", threads,
                 flops / qk * 1e-9, qk * 1e6, flops / pv * 1e-9, pv * 1e6);
+    const double qk16 = best_seconds([&] {
+      gemm_abt_bf16(t, t, d, 0.125f, qkv.data(), ld, qkv.data() + 768, ld, scores.data(), t,
+                    &pool);
+    });
+    const double pv16 = best_seconds([&] {
+      gemm_ab_bf16(t, d, t, scores.data(), t, qkv.data() + 2 * 768, ld, ctx.data(), 768, &pool);
+    });
+    std::printf("     bf16: q·kᵀ %.1f GFLOP/s (%.1f µs), p·v %.1f GFLOP/s (%.1f µs)\n",
+                flops / qk16 * 1e-9, qk16 * 1e6, flops / pv16 * 1e-9, pv16 * 1e6);
   }
 }
 

@@ -1,0 +1,229 @@
+// vitscope compare: a ViT's attention next to a CNN's maps on the same photos, with how far each
+// model sees by depth. Writes panel.png, receptive_fields.png and compare.json per image.
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.hpp"
+#include "cli/model_options.hpp"
+#include "vitscope/compare.hpp"
+#include "vitscope/compare_figures.hpp"
+#include "vitscope/discover.hpp"
+#include "vitscope/error.hpp"
+#include "vitscope/render.hpp"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace vitscope::cli {
+namespace {
+
+struct CompareCommandOptions {
+  std::string vit = "deit_tiny_patch16_224";
+  std::string cnn = "mobilenet_v1_0.75_224";
+  int threads = 0;
+  int layer = 0;   // 1-based on the command line; 0: the last
+  int cls = -1;
+  std::string fusion = "mean";
+  double discard = 0;
+  bool no_erf = false;
+  std::string out = "compare_out";
+  std::vector<std::string> paths;
+};
+
+json predictions_json(const std::vector<Prediction>& top) {
+  json out = json::array();
+  int rank = 1;
+  for (const Prediction& p : top)
+    out.push_back({{"rank", rank++}, {"class_index", p.class_index}, {"label", p.label}, {"probability", p.probability}});
+  return out;
+}
+
+json comparison_json(const Comparison& c, const std::string& vit_name, const std::string& cnn_name,
+                     const CompareOptions& options) {
+  json vit = {{"model", vit_name}, {"top", predictions_json(c.vit_top)}};
+  vit["rollout"] = {{"head_fusion", head_fusion_name(options.rollout.fusion)},
+                    {"discard_ratio", options.rollout.discard_ratio},
+                    {"grid", {c.rollout.shape(0), c.rollout.shape(1)}}};
+  vit["head_attention_layer"] = c.vit_layer + 1;
+  json layers = json::array();
+  for (std::size_t l = 0; l < c.attention_distance.shape(0); ++l) {
+    json heads = json::array();
+    double mean = 0;
+    for (std::size_t h = 0; h < c.attention_distance.shape(1); ++h) {
+      heads.push_back(c.attention_distance(l, h));
+      mean += c.attention_distance(l, h) / static_cast<double>(c.attention_distance.shape(1));
+    }
+    layers.push_back({{"layer", l + 1},
+                      {"relative_depth", static_cast<double>(l + 1) / static_cast<double>(c.attention_distance.shape(0))},
+                      {"mean_attention_distance_px", mean},
+                      {"per_head_px", heads}});
+  }
+  vit["layers"] = layers;
+
+  json cnn = {{"model", cnn_name}, {"top", predictions_json(c.cnn_top)}};
+  cnn["cam"] = {{"class_index", c.cam_class}, {"label", c.cam_label}, {"grid", {c.cam.shape(0), c.cam.shape(1)}}};
+  int max_depth = 1;
+  for (const LayerReach& r : c.cnn_reach) max_depth = std::max(max_depth, r.depth);
+  json cnn_layers = json::array();
+  for (const LayerReach& r : c.cnn_reach) {
+    json entry = {{"name", r.name},
+                  {"op", cnn_op_name(r.op)},
+                  {"depth", r.depth},
+                  {"relative_depth", static_cast<double>(r.depth) / max_depth},
+                  {"theoretical_rf_px", r.theoretical_size},
+                  {"jump_px", r.jump}};
+    entry["effective_rf_px"] = std::isfinite(r.effective_size) ? json(r.effective_size) : json(nullptr);
+    entry["effective_rf_sigma_px"] = std::isfinite(r.effective_sigma) ? json(r.effective_sigma) : json(nullptr);
+    cnn_layers.push_back(entry);
+  }
+  cnn["layers"] = cnn_layers;
+  return {{"vit", vit},
+          {"cnn", cnn},
+          {"overlap", {{"top_fraction", options.top_fraction},
+                       {"iou_top_regions", c.top_region_iou},
+                       {"correlation", c.map_correlation},
+                       {"same_frame", c.same_frame}}}};
+}
+
+void print_summary(const std::string& path, const Comparison& c, const std::string& vit_name,
+                   const std::string& cnn_name, const fs::path& dir, const CompareOptions& options) {
+  const Prediction& v = c.vit_top.front();
+  const Prediction& n = c.cnn_top.front();
+  const double first_distance = c.attention_distance.shape(0) ? [&] {
+    double m = 0;
+    for (std::size_t h = 0; h < c.attention_distance.shape(1); ++h) m += c.attention_distance(0, h);
+    return m / static_cast<double>(c.attention_distance.shape(1));
+  }() : 0.0;
+  double last_distance = 0;
+  const std::size_t L = c.attention_distance.shape(0);
+  for (std::size_t h = 0; h < c.attention_distance.shape(1); ++h)
+    last_distance += c.attention_distance(L - 1, h) / static_cast<double>(c.attention_distance.shape(1));
+  const LayerReach& deepest = c.cnn_reach.back();
+  char buf[1024];
+  std::snprintf(buf, sizeof buf,
+                "%s\n"
+                "  ViT %s: %s %.1f%%   CNN %s: %s %.1f%%   -> the %s is more confident%s\n"
+                "  where they look: IoU of the top-%.0f%% regions %.2f, correlation %.2f (rollout vs CAM of '%s')\n"
+                "  how far they see: ViT mean attention distance %.0f px (layer 1) -> %.0f px (layer %zu); "
+                "CNN theoretical field %d px, effective %.0f px at %s\n"
+                "  wrote %s/{panel.png, receptive_fields.png, compare.json}\n",
+                path.c_str(), vit_name.c_str(), v.label.c_str(), 100 * v.probability, cnn_name.c_str(),
+                n.label.c_str(), 100 * n.probability, v.probability >= n.probability ? "ViT" : "CNN",
+                v.class_index == n.class_index ? " (same class)" : " (different classes)",
+                100 * options.top_fraction, c.top_region_iou, c.map_correlation, c.cam_label.c_str(),
+                first_distance, last_distance, L, deepest.theoretical_size, deepest.effective_size,
+                deepest.name.c_str(), dir.string().c_str());
+  std::cout << buf;
+  std::cout.flush();
+}
+
+// One output folder per input: the --out folder itself for a single image, else a sub-folder named
+// after the file (made unique when two inputs share a name).
+std::vector<fs::path> output_dirs(const std::vector<std::string>& inputs, const fs::path& out) {
+  if (inputs.size() == 1) return {out};
+  std::vector<fs::path> dirs;
+  std::set<std::string> used;
+  for (const std::string& input : inputs) {
+    std::string name = fs::path(input).stem().string();
+    if (name.empty()) name = "image";
+    std::string unique = name;
+    for (int i = 2; used.count(unique); ++i) unique = name + "_" + std::to_string(i);
+    used.insert(unique);
+    dirs.push_back(out / unique);
+  }
+  return dirs;
+}
+
+int run_compare(const CompareCommandOptions& options) {
+  ModelOptions vit_options, cnn_options;
+  vit_options.model = options.vit;
+  cnn_options.model = options.cnn;
+  vit_options.threads = cnn_options.threads = options.threads;
+  LoadedModel vit_loaded = load_model(vit_options);
+  LoadedModel cnn_loaded = load_model(cnn_options);
+  auto* vit = dynamic_cast<VitModel*>(vit_loaded.model.get());
+  auto* cnn = dynamic_cast<CnnModel*>(cnn_loaded.model.get());
+  if (!vit) throw ConfigError("--vit " + options.vit + ": not a Vision Transformer");
+  if (!cnn) throw ConfigError("--cnn " + options.cnn + ": not a CNN (mobilenet_v1 or resnet)");
+  if (options.layer > vit->config().depth)
+    throw ConfigError("--layer " + std::to_string(options.layer) + ": the ViT has " +
+                      std::to_string(vit->config().depth) + " layers");
+
+  CompareOptions compare;
+  compare.rollout = {parse_head_fusion(options.fusion), options.discard};
+  compare.vit_layer = options.layer - 1;
+  compare.cnn_class = options.cls;
+  compare.effective_fields = !options.no_erf;
+  const std::vector<std::string>& labels = vit_loaded.labels.empty() ? cnn_loaded.labels : vit_loaded.labels;
+  const std::string vit_name = vit->spec().name, cnn_name = cnn->spec().name;
+
+  const std::vector<std::string> inputs = discover_inputs(options.paths);
+  const std::vector<fs::path> dirs = output_dirs(inputs, options.out);
+  int failed = 0;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    try {
+      const RgbImage photo = load_image(inputs[i]);
+      const Comparison c = compare_models(*vit, *cnn, photo, labels, compare);
+      std::error_code ec;
+      fs::create_directories(dirs[i], ec);
+      if (ec) throw ConfigError(dirs[i].string() + ": cannot create folder: " + ec.message());
+      const fs::path panel = dirs[i] / "panel.png", plot = dirs[i] / "receptive_fields.png",
+                     report = dirs[i] / "compare.json";
+      render::write_png(panel.string(), render::compare_panel(c, vit_name, cnn_name, compare.rollout));
+      render::write_png(plot.string(), render::receptive_field_plot(c, vit_name, cnn_name));
+      json j = comparison_json(c, vit_name, cnn_name, compare);
+      j["image"] = inputs[i];
+      j["files"] = {panel.string(), plot.string(), report.string()};
+      std::ofstream out(report);
+      out << j.dump(2) << '\n';
+      if (!out) throw ConfigError(report.string() + ": cannot write");
+      print_summary(inputs[i], c, vit_name, cnn_name, dirs[i], compare);
+    } catch (const ImageError& e) {
+      std::cout << inputs[i] << "\n  error: " << e.what() << '\n';
+      std::cerr << "vitscope: error: " << e.what() << '\n';
+      ++failed;
+    } catch (const ConfigError& e) {
+      std::cout << inputs[i] << "\n  error: " << e.what() << '\n';
+      std::cerr << "vitscope: error: " << inputs[i] << ": " << e.what() << '\n';
+      ++failed;
+    }
+  }
+  if (inputs.empty()) {
+    std::cerr << "vitscope: error: no images found in the given paths\n";
+    return kExitSomeInputsFailed;
+  }
+  return failed > 0 ? kExitSomeInputsFailed : kExitOk;
+}
+
+}  // namespace
+
+Subcommand add_compare_command(CLI::App& app) {
+  auto o = std::make_shared<CompareCommandOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "compare", "Show a ViT's attention next to a CNN's maps, and how far each model sees by depth");
+  cmd->add_option("--vit", o->vit, "ViT model name or .safetensors file")->capture_default_str();
+  cmd->add_option("--cnn", o->cnn, "CNN model name or .safetensors file")->capture_default_str();
+  cmd->add_option("--layer", o->layer, "ViT layer (1-based) whose per-head attention is shown (default: last)")
+      ->check(CLI::Range(1, 1000));
+  cmd->add_option("--class", o->cls, "Class index for the CNN's CAM (default: the CNN's top-1)")
+      ->check(CLI::Range(0, 1000000));
+  cmd->add_option("--head-fusion", o->fusion, "How rollout combines heads")
+      ->check(CLI::IsMember({"mean", "max", "min"}))
+      ->capture_default_str();
+  cmd->add_option("--discard", o->discard, "Fraction of the lowest attentions rollout discards")
+      ->check(CLI::Range(0.0, 0.99))
+      ->capture_default_str();
+  cmd->add_flag("--no-erf", o->no_erf, "Skip the CNN's effective receptive fields (one backward pass per layer)");
+  cmd->add_option("--threads,-t", o->threads, "Worker threads (default: all cores)")->check(CLI::Range(1, 1024));
+  cmd->add_option("--out,-o", o->out, "Output folder (one sub-folder per image when several)")
+      ->capture_default_str();
+  cmd->add_option("paths", o->paths, "Image files or folders")->required();
+  return {cmd, [o] { return run_compare(*o); }};
+}
+
+}  // namespace vitscope::cli

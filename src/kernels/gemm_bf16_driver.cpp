@@ -1,0 +1,149 @@
+// Loop nest of the bf16 GEMM: A converted to bf16 pairs once per call, then threads over output
+// tiles, K blocks, B panels and A panels, with the vdpbf16ps micro-kernel innermost. The
+// micro-kernel leaves fp32 sums in a per-thread buffer; the shared fp32 epilogue finishes them.
+#include "kernels/gemm_bf16_driver.hpp"
+
+#include <algorithm>
+#include <cstddef>
+#include <vector>
+
+#include "kernels/gemm_bf16_layout.hpp"
+#include "kernels/gemm_epilogue.hpp"
+#include "kernels/gemm_layout.hpp"
+#include "kernels/parallel.hpp"
+#include "kernels/simd.hpp"
+#include "vitscope/kernels/gemm_bf16.hpp"
+
+namespace vitscope::kernels::gemm_bf16_detail {
+
+using gemm_detail::ceil_div;
+using gemm_detail::round_up;
+
+std::ptrdiff_t a_pairs_stride(int k2) {
+  constexpr int kLinePairs = 16;  // 64-byte cache line
+  int lines = std::max(1, ceil_div(k2, kLinePairs));
+  if (lines % 2 == 0) ++lines;
+  return static_cast<std::ptrdiff_t>(lines) * kLinePairs;
+}
+
+std::size_t packed_b_pairs_size(int n, int k) {
+  return static_cast<std::size_t>(round_up(n, kNR)) * static_cast<std::size_t>(ceil_div(k, 2));
+}
+
+namespace {
+
+using PairVector = std::vector<std::uint32_t, bf16_detail::CacheLineAllocator<std::uint32_t>>;
+
+// A as bf16 pairs: [round_up(m, kMR)][lda2], zero rows past m. Kept by the calling thread and
+// grown on first use; workers only read it while the caller waits in run().
+const std::uint32_t* convert_a(const Bf16GemmProblem& g, std::ptrdiff_t lda2, ThreadPool* pool) {
+  thread_local PairVector scratch;
+  const std::size_t rows = static_cast<std::size_t>(round_up(g.m, kMR));
+  if (scratch.size() < rows * lda2) scratch.resize(rows * lda2);
+  std::uint32_t* pairs = scratch.data();
+  std::fill(pairs + static_cast<std::size_t>(g.m) * lda2, pairs + rows * lda2, 0u);
+  // Conversion streams memory at a few bytes per cycle: split it only past ~64k elements a thread.
+  const std::size_t min_rows = std::max(1, (1 << 16) / std::max(g.k, 1));
+  parallel_ranges(pool, static_cast<std::size_t>(g.m), min_rows,
+                  [&](std::size_t begin, std::size_t end) {
+                    avx512bf16::convert_a(g.a + static_cast<std::ptrdiff_t>(begin) * g.lda, g.lda,
+                                          static_cast<int>(end - begin), g.k,
+                                          pairs + begin * lda2, lda2);
+                  });
+  return pairs;
+}
+
+// Grow-only per-thread buffer of micro-tile sums.
+float* ensure(simd::AlignedVector& v, std::size_t size) {
+  if (v.size() < size) v.resize(size);
+  return v.data();
+}
+
+constexpr int kRowBatches = kNR / simd::kLanes;
+static_assert(kNR % simd::kLanes == 0, "a micro-tile row is whole batches");
+
+// out[rows, cols] (=|+=) act(alpha · sums + bias) from one micro-tile of sums [kMR][kNR]. Columns
+// past cols may hold stale sums (dot_panels skips whole vectors there); they are dropped.
+void finish_tile(const float* sums, int rows, int cols, const float* bias, float* out, int ldo,
+                 const gemm_detail::Epilogue& epilogue) {
+  for (int r = 0; r < rows; ++r) {
+    simd::Batch x[kRowBatches];
+    for (int v = 0; v < kRowBatches; ++v) {
+      x[v] = xsimd::load_unaligned(sums + r * kNR + v * simd::kLanes);
+    }
+    gemm_detail::finish_row(x, bias, out + static_cast<std::ptrdiff_t>(r) * ldo, cols, epilogue);
+  }
+}
+
+// Computes out[i0 : i0+mc, j0 : j0+nc] over the whole of K.
+void run_tile(const Bf16GemmProblem& g, const std::uint32_t* a_pairs, std::ptrdiff_t lda2, int i0,
+              int mc, int j0, int nc, simd::AlignedVector& scratch) {
+  const int k2 = ceil_div(g.k, 2);
+  const int panels_m = ceil_div(mc, kMR), panels_n = ceil_div(nc, kNR);
+  const int k_blocks = std::max(1, ceil_div(k2, kKC2));
+  const int kc2_max = ceil_div(k2, k_blocks);  // equal blocks: no thin last block
+  // Sums of one B panel against the tile's A panels; kept for every B panel between K blocks.
+  const std::size_t panel_sums = static_cast<std::size_t>(panels_m) * kMR * kNR;
+  float* sums = ensure(scratch, panel_sums * (k_blocks > 1 ? panels_n : 1));
+  alignas(simd::kAlignment) float bias_tail[kNR];
+
+  for (int block = 0; block < k_blocks; ++block) {
+    const int pc2 = block * kc2_max;
+    const int kc2 = std::min(kc2_max, k2 - pc2);
+    const bool first = block == 0, last = block == k_blocks - 1;
+    for (int jp = 0; jp < panels_n; ++jp) {
+      const int j = j0 + jp * kNR;
+      const int cols = std::min(kNR, g.n - j);
+      float* jp_sums = sums + (k_blocks > 1 ? jp * panel_sums : 0);
+      // Panel j / kNR of B from pair pc2 on, against A rows i0.. from pair pc2 on.
+      avx512bf16::dot_panels(kc2, a_pairs + i0 * lda2 + pc2, lda2, panels_m,
+                             g.b_pairs + static_cast<std::ptrdiff_t>(j) * k2 +
+                                 static_cast<std::ptrdiff_t>(pc2) * kNR,
+                             cols, jp_sums, !first);
+      if (!last) continue;
+
+      const float* bias = nullptr;
+      if (g.epilogue.bias) {
+        if (cols == kNR) {
+          bias = g.epilogue.bias + j;
+        } else {
+          std::fill(std::copy(g.epilogue.bias + j, g.epilogue.bias + j + cols, bias_tail),
+                    bias_tail + kNR, 0.0f);
+          bias = bias_tail;
+        }
+      }
+      for (int ip = 0; ip < panels_m; ++ip) {
+        const int i = i0 + ip * kMR;
+        finish_tile(jp_sums + static_cast<std::size_t>(ip) * kMR * kNR, std::min(kMR, g.m - i),
+                    cols, bias, g.out + static_cast<std::ptrdiff_t>(i) * g.ldo + j, g.ldo,
+                    g.epilogue);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void run_gemm_bf16(const Bf16GemmProblem& g, ThreadPool* pool) {
+  if (g.m <= 0 || g.n <= 0) return;
+  const std::ptrdiff_t lda2 = a_pairs_stride(ceil_div(g.k, 2));
+  const std::uint32_t* a_pairs = convert_a(g, lda2, pool);
+
+  const int threads = gemm_detail::threads_for(g.m, g.n, g.k, pool);
+  const gemm_detail::TilePlan plan = gemm_detail::plan_tiles(g.m, g.n, threads, kMR, kNR, kMC, kNC);
+  auto tile = [&](int t) {
+    thread_local simd::AlignedVector scratch;
+    const int ti = t / plan.tn, tj = t % plan.tn;
+    const int i0 = ti * plan.mc, j0 = tj * plan.nc;
+    run_tile(g, a_pairs, lda2, i0, std::min(plan.mc, g.m - i0), j0, std::min(plan.nc, g.n - j0),
+             scratch);
+  };
+  const int tasks = plan.tm * plan.tn;
+  if (threads > 1 && tasks > 1) {
+    pool->run(tasks, tile);
+  } else {
+    for (int t = 0; t < tasks; ++t) tile(t);
+  }
+}
+
+}  // namespace vitscope::kernels::gemm_bf16_detail

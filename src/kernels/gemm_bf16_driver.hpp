@@ -1,0 +1,26 @@
+#pragma once
+// The blocked, threaded loop nest of the AVX512-BF16 GEMM:
+//   out[M,N] (=|+=) act(alpha · bf16(a[M,K]) · b[N,K]ᵀ + bias[N]),  b given as packed bf16 pairs.
+// Call only when the CPU runs the AVX512-BF16 kernels (resolve_bf16_backend).
+#include <cstdint>
+
+#include "kernels/gemm_driver.hpp"
+#include "vitscope/thread_pool.hpp"
+
+namespace vitscope::kernels::gemm_bf16_detail {
+
+struct Bf16GemmProblem {
+  int m = 0, n = 0, k = 0;
+  const float* a = nullptr;  // [M,K] fp32, row stride lda
+  int lda = 0;
+  const std::uint32_t* b_pairs = nullptr;  // packed_b_pairs_size(n, k) words, gemm_bf16_layout.hpp
+  float* out = nullptr;                    // [M,N], row stride ldo
+  int ldo = 0;
+  gemm_detail::Epilogue epilogue;
+};
+
+// Converts a to bf16 pairs (into memory kept by the calling thread), then computes the product,
+// splitting the output into tiles shared out over pool (null: this thread).
+void run_gemm_bf16(const Bf16GemmProblem& problem, ThreadPool* pool);
+
+}  // namespace vitscope::kernels::gemm_bf16_detail

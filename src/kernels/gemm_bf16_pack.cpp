@@ -1,0 +1,43 @@
+// PackedMatrixBf16: weights rounded to bf16 and packed once for the backend that will use them.
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "kernels/bf16.hpp"
+#include "kernels/gemm_bf16_layout.hpp"
+#include "vitscope/kernels/gemm_bf16.hpp"
+
+namespace vitscope::kernels {
+
+PackedMatrixBf16 PackedMatrixBf16::pack(const float* b, int n, int k, int ldb,
+                                        Bf16Backend backend) {
+  if (n < 0 || k < 0 || ldb < k) {
+    throw std::invalid_argument("PackedMatrixBf16::pack: bad shape n=" + std::to_string(n) +
+                                " k=" + std::to_string(k) + " ldb=" + std::to_string(ldb));
+  }
+  PackedMatrixBf16 packed;
+  packed.n_ = n;
+  packed.k_ = k;
+  packed.backend_ = resolve_bf16_backend(backend);
+  if (packed.backend_ == Bf16Backend::avx512_bf16) {
+    packed.pairs_.resize(gemm_bf16_detail::packed_b_pairs_size(n, k));
+    gemm_bf16_detail::avx512bf16::pack_b_nk(b, ldb, n, k, packed.pairs_.data());
+  } else {
+    std::vector<float> rounded(static_cast<std::size_t>(n) * k);
+    for (int j = 0; j < n; ++j) {
+      for (int p = 0; p < k; ++p) {
+        rounded[static_cast<std::size_t>(j) * k + p] =
+            round_to_bf16(b[static_cast<std::size_t>(j) * ldb + p]);
+      }
+    }
+    packed.emulated_ = PackedMatrix::pack(rounded.data(), n, k);
+  }
+  return packed;
+}
+
+std::size_t PackedMatrixBf16::bytes() const {
+  return pairs_.size() * sizeof(std::uint32_t) + emulated_.size() * sizeof(float);
+}
+
+}  // namespace vitscope::kernels

@@ -1,0 +1,38 @@
+// The per-layer table behind "how far each layer sees" plots: theoretical and effective field sizes.
+#include "vitscope/cnn_maps.hpp"
+
+namespace vitscope {
+
+std::vector<LayerReach> layer_reach(const CnnModel& model, int height, int width) {
+  const std::vector<ReceptiveField> fields = theoretical_receptive_fields(model, height, width);
+  std::vector<LayerReach> rows;
+  for (std::size_t i = 1; i < model.layers().size(); ++i) {
+    const CnnLayer& l = model.layers()[i];
+    LayerReach r;
+    r.layer = static_cast<int>(i);
+    r.name = l.name;
+    r.op = l.op;
+    r.depth = l.depth;
+    r.theoretical_size = fields[i].size;
+    r.jump = fields[i].jump;
+    rows.push_back(r);
+  }
+  return rows;
+}
+
+std::vector<LayerReach> layer_reach(CnnModel& model, const xt::xtensor<float, 3>& image,
+                                    const std::vector<int>& erf_layers, const ErfOptions& options) {
+  std::vector<LayerReach> rows =
+      layer_reach(model, static_cast<int>(image.shape(1)), static_cast<int>(image.shape(2)));
+  std::vector<int> layers = erf_layers;
+  if (layers.empty())
+    for (const LayerReach& r : rows) layers.push_back(r.layer);
+  for (const EffectiveReceptiveField& erf : effective_receptive_fields(model, image, layers, options)) {
+    LayerReach& r = rows[erf.layer - 1];  // rows start at layer 1
+    r.effective_size = erf.spread.size;
+    r.effective_sigma = erf.spread.sigma;
+  }
+  return rows;
+}
+
+}  // namespace vitscope

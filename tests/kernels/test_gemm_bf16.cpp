@@ -331,6 +331,7 @@ TEST_CASE("linear_bf16 on ViT shapes", "[bf16][linear]") {
   check_linear(LinearCase{2 * 197, 2304, 768, true, false, false, 0});  // ViT-Base qkv, batch 2
   check_linear(LinearCase{1, 1000, 768, true, false, false, 0});    // classifier head
   check_linear(LinearCase{197, 64, 3072, false, false, false, 0});  // long K: several K blocks
+  check_linear(LinearCase{17, 40, 1001, true, true, true, 3});  // narrow last panel, 2 K blocks
 }
 
 TEST_CASE("linear_bf16 with K = 0 writes the bias, with M = 0 writes nothing", "[bf16][linear]") {

@@ -15,6 +15,12 @@ struct WeightSource {
   std::string sha256;       // empty when unknown
 };
 
+// Arithmetic of the matrix products: fp32, or bf16 operands with fp32 accumulation (weights stored
+// as bf16; AVX512-BF16 when the CPU has it, else emulated on the fp32 kernels).
+enum class Precision { Fp32, Bf16 };
+const char* precision_name(Precision precision);
+Precision parse_precision(const std::string& name);  // "fp32" | "bf16"; ConfigError
+
 struct ModelSpec {
   std::string name;          // "deit_tiny_patch16_224", or the file stem for a bare .safetensors
   std::string description;
@@ -25,6 +31,7 @@ struct ModelSpec {
   int heads = 0;             // 0: not known (derive from the width, 64 per head)
   float layernorm_eps = 1e-6f;
   bool pos_embed_antialias = true;  // how pos_embed is resampled for another input size
+  Precision precision = Precision::Fp32;
   PreprocessConfig preprocess;
   std::string labels_path;   // resolved path of the class-name file; empty when none
 };

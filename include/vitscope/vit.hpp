@@ -29,6 +29,7 @@ struct VitConfig {
   bool fc_norm = false;   // mean pooling followed by fc_norm instead of a final norm
   float layernorm_eps = 1e-6f;
   bool pos_embed_antialias = true;  // timm >= 0.9 resamples with antialias (older timm without)
+  Precision precision = Precision::Fp32;
   int head_dim() const { return width / heads; }
 };
 

@@ -1,8 +1,10 @@
 #include "cli/model_options.hpp"
 
 #include <filesystem>
+#include <iostream>
 
 #include "vitscope/error.hpp"
+#include "vitscope/kernels/gemm_bf16.hpp"
 #include "vitscope/labels.hpp"
 #include "vitscope/model_registry.hpp"
 
@@ -18,6 +20,10 @@ void add_model_options(CLI::App& command, ModelOptions& options) {
                      "Attention heads, for a .safetensors file the manifest does not know")
       ->check(CLI::Range(1, 4096));
   command.add_option("--labels", options.labels, "Class-name file, one name per line");
+  command.add_option("--precision", options.precision,
+                     "Matrix products in fp32, or in bf16 with fp32 accumulation (ViTs)")
+      ->check(CLI::IsMember({"fp32", "bf16"}))
+      ->capture_default_str();
 }
 
 ModelSpec resolve_model(const ModelOptions& options) {
@@ -25,11 +31,19 @@ ModelSpec resolve_model(const ModelOptions& options) {
   ModelSpec spec = registry.resolve(options.model);
   if (options.heads > 0) spec.heads = options.heads;
   if (!options.labels.empty()) spec.labels_path = options.labels;
+  spec.precision = parse_precision(options.precision);
   return spec;
 }
 
 LoadedModel load_model(const ModelOptions& options) {
   const ModelSpec spec = resolve_model(options);
+  if (spec.precision == Precision::Bf16 && !kernels::bf16_hardware_available()) {
+    static bool said = false;  // once per process, however many models are loaded
+    if (!said)
+      std::cerr << "vitscope: this CPU has no AVX512-BF16: bf16 runs emulated on the fp32 kernels "
+                   "(same results, no speed-up)\n";
+    said = true;
+  }
   LoadedModel loaded;
   loaded.pool = std::make_unique<ThreadPool>(options.threads > 0 ? options.threads
                                                                  : hardware_threads());

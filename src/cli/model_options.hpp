@@ -17,6 +17,7 @@ struct ModelOptions {
   int threads = 0;     // 0: all hardware threads
   int heads = 0;       // overrides the manifest (for bare .safetensors files)
   std::string labels;  // overrides the manifest's label file
+  std::string precision = "fp32";
 };
 
 void add_model_options(CLI::App& command, ModelOptions& options);

@@ -49,6 +49,13 @@ __m512i to_pairs(__m512 lo, __m512 hi) {
   return reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(hi, lo));
 }
 
+// The next 32 K elements from src, of which `left` (> 0) remain, as 16 pairs (zero past the end).
+__m512i load_pairs(const float* src, int left) {
+  if (left >= 32) return to_pairs(_mm512_loadu_ps(src), _mm512_loadu_ps(src + 16));
+  return to_pairs(load_floats(src, left),
+                  left > 16 ? load_floats(src + 16, left - 16) : _mm512_setzero_ps());
+}
+
 // Pairs (lo[j], hi[j]) for j < 16: two K rows of 16 columns each, interleaved column by column.
 __m512i interleave_to_pairs(__m512 lo, __m512 hi) {
   // Word 2j of the result is word j of the conversion (lo[j]), word 2j+1 is word 16+j (hi[j]).
@@ -151,13 +158,9 @@ void convert_a(const float* a, std::ptrdiff_t lda, int rows, int k, std::uint32_
     const float* src = a + r * lda;
     std::uint32_t* out = dst + r * ld_dst;
     int q = 0;  // K element
-    for (; q + 32 <= k; q += 32) {
-      _mm512_storeu_si512(out + q / 2, to_pairs(_mm512_loadu_ps(src + q), _mm512_loadu_ps(src + q + 16)));
-    }
+    for (; q + 32 <= k; q += 32) _mm512_storeu_si512(out + q / 2, load_pairs(src + q, 32));
     if (q < k) {
-      const int left = k - q;
-      const __m512i pairs = to_pairs(load_floats(src + q, left), load_floats(src + q + 16, left - 16));
-      _mm512_mask_storeu_epi32(out + q / 2, first_lanes(k2 - q / 2), pairs);
+      _mm512_mask_storeu_epi32(out + q / 2, first_lanes(k2 - q / 2), load_pairs(src + q, k - q));
     }
   }
 }
@@ -172,14 +175,9 @@ void pack_b_nk(const float* b, std::ptrdiff_t ldb, int n, int k, std::uint32_t* 
       // 16 pairs of 16 rows of b at a time, transposed into 16 pair steps of the panel.
       for (int p0 = 0; p0 < k2; p0 += 16) {
         __m512i r[16];
-        const int q = 2 * p0, left = k - q;
+        const int q = 2 * p0;
         for (int i = 0; i < 16; ++i) {
-          if (i < cols) {
-            const float* src = b + (j + i) * ldb + q;
-            r[i] = to_pairs(load_floats(src, left), load_floats(src + 16, left - 16));
-          } else {
-            r[i] = _mm512_setzero_si512();
-          }
+          r[i] = i < cols ? load_pairs(b + (j + i) * ldb + q, k - q) : _mm512_setzero_si512();
         }
         transpose_16x16(r);
         const int steps = min_int(16, k2 - p0);
@@ -201,7 +199,8 @@ void pack_b_kn(const float* b, std::ptrdiff_t ldb, int k, int n, std::uint32_t* 
       for (int v = 0; v < kNV; ++v) {
         const int j = j0 + v * kZmmFloats, cols = n - j;
         const __m512 lo = load_floats(cols > 0 ? even + j : nullptr, cols);
-        const __m512 hi = odd ? load_floats(cols > 0 ? odd + j : nullptr, cols) : _mm512_setzero_ps();
+        const __m512 hi =
+            odd ? load_floats(cols > 0 ? odd + j : nullptr, cols) : _mm512_setzero_ps();
         _mm512_storeu_si512(out + v * kZmmFloats, interleave_to_pairs(lo, hi));
       }
     }

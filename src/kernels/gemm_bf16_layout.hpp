@@ -12,7 +12,7 @@
 // Packed B (kNR-wide panels, the whole of K2 each):  pairs[N/kNR][K2][kNR], zero-padded past N.
 //   As for the fp32 layout, a K block is an offset into every panel, so weights packed at load stay
 //   valid whatever blocking a call uses.
-// Converted A (row-major pairs):                     pairs[round_up(M, kMR)][lda2], zero rows past M.
+// Converted A (row-major pairs):                     pairs[round_up(M, kMR)][lda2], 0 past M.
 //   A is converted once per call, not packed per tile: the micro-kernel reads its kMR rows as kMR
 //   sequential streams, which the prefetchers follow; lda2 keeps those streams in different L1
 //   sets (see a_pairs_stride).
@@ -28,8 +28,8 @@ namespace vitscope::kernels::gemm_bf16_detail {
 constexpr int kZmmFloats = 16;  // fp32 lanes of a zmm, = bf16 pairs of a zmm
 
 // 6 × 4 zmm = 24 accumulators + 4 B vectors + 1 broadcast of the 32 registers. vdpbf16ps issues
-// once per cycle on Zen 4 with a latency of ~6, so 24 independent chains hide it with room to spare,
-// and a pair step is 24 vdpbf16ps against 4 loads and 6 broadcasts. Measured on Zen 4 (1 thread,
+// once per cycle on Zen 4 with a latency of ~6, so 24 independent chains hide it with room to
+// spare, and a pair step is 24 vdpbf16ps against 4 loads and 6 broadcasts. Measured on Zen 4 (1 thread,
 // ViT shapes): 6 × 64 and 8 × 48 tiles both reach 205-225 GFLOP/s (~90-95% of the 64 flop/cycle
 // peak), 12 × 32 only ~170 (twice the broadcasts). 64 columns fit attention's p·v (N = head dim
 // 64) without a half-empty panel, which made it 1.5× faster than with 48; 6 rows waste the least
@@ -39,8 +39,8 @@ constexpr int kNR = kNV * kZmmFloats;  // 64
 constexpr int kMR = 6;
 
 // Cache blocking, in pairs for K: the A block (kMC rows × kKC2 pairs, 384 KiB) stays in L2 while
-// each B panel (kKC2 × kNR pairs, 96 KiB) streams past it from L2; kNC bounds a tile's width so that
-// tiles can be shared between threads. Measured: kKC2 from 192 to 1536 (with kMC 128 to 256) all
+// each B panel (kKC2 × kNR pairs, 96 KiB) streams past it from L2; kNC bounds a tile's width so
+// that tiles can be shared between threads. Measured: kKC2 from 192 to 1536 (with kMC 128 to 256) all
 // within noise of each other.
 constexpr int kKC2 = 384;
 constexpr int kMC = 256;

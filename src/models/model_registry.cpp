@@ -60,6 +60,14 @@ std::string detect_architecture(const std::string& path) {
 
 }  // namespace
 
+const char* precision_name(Precision precision) { return precision == Precision::Bf16 ? "bf16" : "fp32"; }
+
+Precision parse_precision(const std::string& name) {
+  if (name == "fp32") return Precision::Fp32;
+  if (name == "bf16") return Precision::Bf16;
+  throw ConfigError("precision '" + name + "': expected fp32 or bf16");
+}
+
 ModelRegistry ModelRegistry::load(const std::string& manifest_path) {
   std::ifstream in(manifest_path);
   if (!in) throw ConfigError(manifest_path + ": cannot open model manifest");

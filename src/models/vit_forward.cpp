@@ -80,9 +80,8 @@ xt::xtensor<float, 2> VitModel::forward(const xt::xtensor<float, 4>& batch,
     extract_patches(batch, P, ws.patches.data());
     for (int b = 0; b < B; ++b) {
       float* xb = ws.x.data() + static_cast<std::size_t>(b) * T * D;
-      kernels::linear(ws.patches.data() + static_cast<std::size_t>(b) * grid * 3 * P * P, 3 * P * P,
-                      grid, w.patch_embed.weight, xb + static_cast<std::size_t>(prefix) * D, D,
-                      {w.patch_embed.bias.data(), false, false}, pool_);
+      w.patch_embed.apply(ws.patches.data() + static_cast<std::size_t>(b) * grid * 3 * P * P, 3 * P * P,
+                            grid, xb + static_cast<std::size_t>(prefix) * D, D, false, false, pool_);
       if (!w.cls_token.empty()) std::copy(w.cls_token.begin(), w.cls_token.end(), xb);
       if (!w.dist_token.empty()) std::copy(w.dist_token.begin(), w.dist_token.end(), xb + D);
       add_rows(xb, pos->data(), static_cast<std::size_t>(T) * D);
@@ -100,8 +99,7 @@ xt::xtensor<float, 2> VitModel::forward(const xt::xtensor<float, 4>& batch,
     }
     {
       ScopedStage stage(profile_, "qkv");
-      kernels::linear(ws.normed.data(), D, rows, block.qkv.weight, ws.qkv.data(), 3 * D,
-                      {block.qkv.bias.data(), false, false}, pool_);
+      block.qkv.apply(ws.normed.data(), D, rows, ws.qkv.data(), 3 * D, false, false, pool_);
     }
     // One task per (image, head): scores = q·kᵀ/√d, softmax, then p·v into the head's columns.
     // With fewer (image, head) pairs than twice the threads (DeiT-Tiny: 3 heads), the pairs run
@@ -109,17 +107,23 @@ xt::xtensor<float, 2> VitModel::forward(const xt::xtensor<float, 4>& batch,
     const int pairs = B * heads;
     const bool split_pairs = pool_ && pairs >= 2 * pool_->size();
     ThreadPool* inner = split_pairs ? nullptr : pool_;
+    const bool bf16 = c.precision == Precision::Bf16;
     auto attend = [&](int task) {
       const int b = task / heads, h = task % heads;
       const float* q = ws.qkv.data() + static_cast<std::size_t>(b) * T * 3 * D + h * hd;
       const float* k = q + D;
       const float* v = q + 2 * D;
       float* s = ws.scores.data() + static_cast<std::size_t>(task) * T * T;
-      kernels::gemm_abt(T, T, hd, scale, q, 3 * D, k, 3 * D, s, T, inner);
-      kernels::softmax_rows(s, T, T, T, inner);
-      kernels::gemm_ab(T, hd, T, s, T, v, 3 * D,
-                       ws.attended.data() + static_cast<std::size_t>(b) * T * D + h * hd, D,
-                       inner);
+      float* out = ws.attended.data() + static_cast<std::size_t>(b) * T * D + h * hd;
+      if (bf16) {
+        kernels::gemm_abt_bf16(T, T, hd, scale, q, 3 * D, k, 3 * D, s, T, inner);
+        kernels::softmax_rows(s, T, T, T, inner);
+        kernels::gemm_ab_bf16(T, hd, T, s, T, v, 3 * D, out, D, inner);
+      } else {
+        kernels::gemm_abt(T, T, hd, scale, q, 3 * D, k, 3 * D, s, T, inner);
+        kernels::softmax_rows(s, T, T, T, inner);
+        kernels::gemm_ab(T, hd, T, s, T, v, 3 * D, out, D, inner);
+      }
     };
     {
       ScopedStage stage(profile_, "attention");
@@ -138,8 +142,7 @@ xt::xtensor<float, 2> VitModel::forward(const xt::xtensor<float, 4>& batch,
     }
     {
       ScopedStage stage(profile_, "proj");
-      kernels::linear(ws.attended.data(), D, rows, block.proj.weight, ws.x.data(), D,
-                      {block.proj.bias.data(), false, true}, pool_);
+      block.proj.apply(ws.attended.data(), D, rows, ws.x.data(), D, false, true, pool_);
     }
     // x += fc2(gelu(fc1(norm2(x))))
     {
@@ -149,13 +152,11 @@ xt::xtensor<float, 2> VitModel::forward(const xt::xtensor<float, 4>& batch,
     }
     {
       ScopedStage stage(profile_, "fc1+gelu");
-      kernels::linear(ws.normed.data(), D, rows, block.fc1.weight, ws.hidden.data(), c.mlp_hidden,
-                      {block.fc1.bias.data(), true, false}, pool_);
+      block.fc1.apply(ws.normed.data(), D, rows, ws.hidden.data(), c.mlp_hidden, true, false, pool_);
     }
     {
       ScopedStage stage(profile_, "fc2");
-      kernels::linear(ws.hidden.data(), c.mlp_hidden, rows, block.fc2.weight, ws.x.data(), D,
-                      {block.fc2.bias.data(), false, true}, pool_);
+      block.fc2.apply(ws.hidden.data(), c.mlp_hidden, rows, ws.x.data(), D, false, true, pool_);
     }
   }
 
@@ -196,12 +197,10 @@ xt::xtensor<float, 2> VitModel::forward(const xt::xtensor<float, 4>& batch,
       break;
     }
   }
-  kernels::linear(pooled, D, B, w.head.weight, logits.data(), c.num_classes,
-                  {w.head.bias.data(), false, false}, pool_);
+  w.head.apply(pooled, D, B, logits.data(), c.num_classes, false, false, pool_);
   if (c.pooling == VitPooling::Distilled) {
     // Evaluation mode of a distilled DeiT: the mean of the class and distillation heads.
-    kernels::linear(pooled + B * D, D, B, w.head_dist.weight, ws.logits.data(), c.num_classes,
-                    {w.head_dist.bias.data(), false, false}, pool_);
+    w.head_dist.apply(pooled + B * D, D, B, ws.logits.data(), c.num_classes, false, false, pool_);
     for (std::size_t i = 0; i < logits.size(); ++i)
       logits.data()[i] = (logits.data()[i] + ws.logits[i]) / 2;
   }

@@ -17,7 +17,7 @@ using Shape = std::vector<std::int64_t>;
 // Reads tensors by name with shape checks and remembers which ones were used.
 class TensorBinder {
  public:
-  explicit TensorBinder(const SafeTensors& file) : file_(file) {}
+  TensorBinder(const SafeTensors& file, Precision precision) : file_(file), precision_(precision) {}
 
   bool has(const std::string& name) const { return file_.contains(name); }
   const Shape& shape(const std::string& name) const { return file_.info(name).shape; }
@@ -37,7 +37,11 @@ class TensorBinder {
                       const Shape& weight_shape = {}) {
     xt::xarray<float> w = take(prefix + ".weight", weight_shape.empty() ? Shape{out, in} : weight_shape);
     PackedLinear layer;
-    layer.weight = kernels::PackedMatrix::pack(w.data(), static_cast<int>(out), static_cast<int>(in));
+    layer.precision = precision_;
+    if (precision_ == Precision::Bf16)
+      layer.weight_bf16 = kernels::PackedMatrixBf16::pack(w.data(), static_cast<int>(out), static_cast<int>(in));
+    else
+      layer.weight = kernels::PackedMatrix::pack(w.data(), static_cast<int>(out), static_cast<int>(in));
     layer.bias = vector(prefix + ".bias", {out});
     return layer;
   }
@@ -56,6 +60,7 @@ class TensorBinder {
 
  private:
   const SafeTensors& file_;
+  Precision precision_;
   std::set<std::string> used_;
   std::int64_t parameters_ = 0;
 };
@@ -106,7 +111,7 @@ std::unique_ptr<VitModel> VitModel::load(const SafeTensors& file, const ModelSpe
   model->weights_ = std::make_unique<Weights>();
   VitConfig& c = model->config_;
   Weights& w = *model->weights_;
-  TensorBinder bind(file);
+  TensorBinder bind(file, spec.precision);
 
   const Shape& patch_shape = bind.shape("patch_embed.proj.weight");  // [D, 3, P, P]
   if (patch_shape.size() != 4 || patch_shape[1] != 3 || patch_shape[2] != patch_shape[3] ||
@@ -118,6 +123,7 @@ std::unique_ptr<VitModel> VitModel::load(const SafeTensors& file, const ModelSpe
   c.depth = count_blocks(file);
   c.layernorm_eps = spec.layernorm_eps;
   c.pos_embed_antialias = spec.pos_embed_antialias;
+  c.precision = spec.precision;
   c.heads = spec.heads > 0 ? spec.heads : metadata_int(file, "heads");
   if (c.heads <= 0) c.heads = std::max(1, c.width / 64);
   if (c.width % c.heads != 0)

@@ -8,13 +8,27 @@
 #include <xtensor/xtensor.hpp>
 
 #include "vitscope/kernels/gemm.hpp"
+#include "vitscope/kernels/gemm_bf16.hpp"
 #include "vitscope/vit.hpp"
 
 namespace vitscope {
 
+// A Linear layer packed for the precision the model runs at: exactly one of the two weights is set.
 struct PackedLinear {
-  kernels::PackedMatrix weight;  // [out, in]
-  std::vector<float> bias;       // [out]
+  kernels::PackedMatrix weight;           // [out, in], fp32
+  kernels::PackedMatrixBf16 weight_bf16;  // [out, in], bf16 pairs
+  std::vector<float> bias;                // [out]
+  Precision precision = Precision::Fp32;
+
+  // out[M, out] (=|+=) act(a[M, in] · weightᵀ + bias)
+  void apply(const float* a, int lda, int m, float* out, int ldo, bool gelu, bool accumulate,
+             ThreadPool* pool) const {
+    const kernels::LinearEpilogue epilogue{bias.data(), gelu, accumulate};
+    if (precision == Precision::Bf16)
+      kernels::linear_bf16(a, lda, m, weight_bf16, out, ldo, epilogue, pool);
+    else
+      kernels::linear(a, lda, m, weight, out, ldo, epilogue, pool);
+  }
 };
 
 struct LayerNormParams {

@@ -1,4 +1,5 @@
-// CPU feature detection against the kernel's view (/proc/cpuinfo) and GCC's (__builtin_cpu_supports).
+// CPU feature detection against the kernel's view (/proc/cpuinfo) and GCC's
+// (__builtin_cpu_supports).
 #include <fstream>
 #include <set>
 #include <sstream>

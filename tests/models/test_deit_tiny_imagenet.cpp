@@ -89,3 +89,38 @@ TEST_CASE("DeiT-Tiny top-1 equals PyTorch's on all 100 photos, logits within 1e-
   CHECK(agree == 100);
   CHECK(worst <= 1e-3);
 }
+
+TEST_CASE("DeiT-Tiny in bf16 keeps the fp32 top-1 on at least 99 of the 100 photos", "[models][real][bf16]") {
+  const std::string weights = shared_path("models/deit_tiny_patch16_224.safetensors");
+  const std::string images = shared_path("images/imagenet-100");
+  const ModelRegistry registry = ModelRegistry::load(std::string(VITSCOPE_REPO_DIR) + "/weights/models.json");
+  ModelSpec spec = registry.resolve(weights);
+  spec.precision = Precision::Bf16;
+  ThreadPool pool(2);
+  auto model = load_classifier(spec, &pool);
+  const SafeTensors golden = SafeTensors::open(data_path("imagenet100_deit_tiny.safetensors"));
+  const xt::xarray<float> fp32 = golden.load_f32("logits", {100, 1000});
+  const auto files = nlohmann::json::parse(golden.metadata().at("files"));
+  int agree = 0;
+  double worst = 0;
+  for (std::size_t start = 0; start < files.size(); start += 10) {
+    xt::xtensor<float, 4> batch = xt::xtensor<float, 4>::from_shape({10, 3, 224, 224});
+    for (std::size_t i = 0; i < 10; ++i) {
+      const auto x = preprocess(load_image(images + "/" + files[start + i].get<std::string>()), spec.preprocess);
+      std::copy(x.begin(), x.end(), batch.begin() + static_cast<std::ptrdiff_t>(i * x.size()));
+    }
+    const xt::xtensor<float, 2> logits = model->forward(batch);
+    for (std::size_t i = 0; i < 10; ++i) {
+      int ours = 0, theirs = 0;
+      for (int k = 0; k < 1000; ++k) {
+        worst = std::max(worst, static_cast<double>(std::abs(logits(i, k) - fp32(start + i, k))));
+        if (logits(i, k) > logits(i, ours)) ours = k;
+        if (fp32(start + i, k) > fp32(start + i, theirs)) theirs = k;
+      }
+      agree += ours == theirs;
+    }
+  }
+  std::cout << "DeiT-Tiny bf16 on imagenet-100: top-1 agrees with fp32 on " << agree
+            << "/100, worst |logit diff| " << worst << "\n";
+  CHECK(agree >= 99);
+}

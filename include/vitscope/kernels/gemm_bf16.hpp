@@ -2,15 +2,16 @@
 // Matrix products with bf16 operands and fp32 accumulation (the `--precision bf16` path).
 //
 // Both operands are rounded to bfloat16 (nearest, ties to even) and every product is summed in
-// fp32, so a result differs from the fp32 product by the operands' rounding (relative 2^-8 per
-// product at most) and from the *_bf16_ref references only by the order of the fp32 sums. Inputs
-// and outputs stay fp32; weights are stored as bf16, halving their memory and bandwidth.
+// fp32, so a result differs from the fp32 product by the operands' rounding (at most 2^-8 relative
+// per operand, 2^-7 per product), and from the *_bf16_ref references only by the order of the
+// fp32 sums. Inputs and outputs stay fp32; weights are stored as bf16, halving their memory and
+// bandwidth.
 //
 // Two backends compute that same quantity:
 // - avx512_bf16: vdpbf16ps kernels (AVX512-BF16), about twice the fp32 GEMM throughput. The
 //   hardware also flushes fp32 denormals (|x| < 2^-126) to zero when it rounds them to bf16.
 // - fp32_emulation: the fp32 kernels run on bf16-rounded values, for CPUs without AVX512-BF16.
-// Backend::automatic picks the first when bf16_hardware_available(), else the second.
+// Bf16Backend::automatic picks the first when bf16_hardware_available(), else the second.
 #include <cstddef>
 #include <cstdint>
 #include <new>

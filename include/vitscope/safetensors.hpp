@@ -44,6 +44,11 @@ class SafeTensors {
   // The tensor's bytes, exactly as stored (little-endian).
   const std::uint8_t* data(const std::string& name) const;
 
+  // Says the tensor's bytes are no longer needed: the pages wholly inside it leave memory (a later
+  // read maps them in again). Loaders call it after copying a tensor, so that loading a model does
+  // not hold the file and its unpacked copy in memory at once.
+  void release(const std::string& name) const;
+
   // A float32 copy of a floating-point tensor (F32 as is; F16, BF16 widened; F64 narrowed).
   // With expected_shape non-empty the shape must match exactly (an entry of -1 matches any size),
   // else WeightsError "<path>: tensor '<name>' has shape [..], expected [..]".

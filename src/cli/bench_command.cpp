@@ -1,5 +1,7 @@
 // vitscope bench: times the model's forward pass on a random batch (decode and preprocessing
 // excluded) and reports the median time per image and the achieved GFLOP/s.
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -8,13 +10,18 @@
 
 #include "cli/commands.hpp"
 #include "cli/model_options.hpp"
+#include "vitscope/discover.hpp"
+#include "vitscope/error.hpp"
+#include "vitscope/image.hpp"
 #include "vitscope/kernels/peak_flops.hpp"
+#include "vitscope/preprocess.hpp"
 
 namespace vitscope::cli {
 namespace {
 
 struct BenchOptions {
   ModelOptions model;
+  std::vector<std::string> images;  // decoded and preprocessed to report their share of the time
   int batch = 1;
   int warmup = 3;
   int iterations = 20;
@@ -22,8 +29,36 @@ struct BenchOptions {
   bool profile = false;
 };
 
+// Peak resident memory of this process so far, in MB.
+double peak_rss_mb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;
+}
+
+// Median milliseconds to decode and preprocess one of the given images.
+double preprocess_ms(const std::vector<std::string>& paths, const PreprocessConfig& config) {
+  std::vector<double> ms;
+  for (const std::string& path : discover_inputs(paths)) {
+    const auto start = std::chrono::steady_clock::now();
+    try {
+      preprocess(load_image(path), config);
+    } catch (const ImageError&) {
+      continue;
+    }
+    ms.push_back(1e3 * std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  if (ms.empty()) throw ConfigError("--images: no readable image in the given paths");
+  std::sort(ms.begin(), ms.end());
+  return ms[ms.size() / 2];
+}
+
 int run_bench(const BenchOptions& options) {
+  const double rss_before = peak_rss_mb();
+  const auto load_start = std::chrono::steady_clock::now();
   LoadedModel loaded = load_model(options.model);
+  const double load_ms =
+      1e3 * std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
   ImageClassifier& model = *loaded.model;
   const PreprocessConfig& p = model.spec().preprocess;
   xt::xtensor<float, 4> batch = xt::xtensor<float, 4>::from_shape(
@@ -45,6 +80,10 @@ int run_bench(const BenchOptions& options) {
   const double per_image_ms = 1e3 * median / options.batch;
   const double flops = 2.0 * static_cast<double>(model.summary().macs_per_image) * options.batch;
   const double gflops = flops / median / 1e9;
+  const double rss_mb = peak_rss_mb();
+  const double weights_mb = static_cast<double>(model.summary().parameters) *
+                            (options.model.precision == "bf16" ? 2.0 : 4.0) / (1 << 20);
+  const double prep_ms = options.images.empty() ? 0.0 : preprocess_ms(options.images, p);
   const kernels::PeakEstimate peak = kernels::estimate_peak(loaded.pool.get());
   char line[1024];
   if (options.format == "json") {
@@ -52,10 +91,13 @@ int run_bench(const BenchOptions& options) {
                   "{\"model\":\"%s\",\"batch\":%d,\"threads\":%d,\"iterations\":%d,"
                   "\"median_ms_per_batch\":%.4f,\"median_ms_per_image\":%.4f,\"min_ms_per_batch\":%.4f,"
                   "\"gflops\":%.2f,\"peak_gflops\":%.2f,\"measured_fma_gflops\":%.2f,"
-                  "\"fraction_of_peak\":%.4f,\"peak_how\":\"%s\"}\n",
+                  "\"fraction_of_peak\":%.4f,\"peak_how\":\"%s\",\"load_ms\":%.2f,"
+                  "\"peak_rss_mb\":%.1f,\"rss_before_load_mb\":%.1f,\"weights_mb\":%.1f,"
+                  "\"preprocess_ms_per_image\":%.3f,\"precision\":\"%s\"}\n",
                   model.spec().name.c_str(), options.batch, loaded.pool->size(), options.iterations,
                   1e3 * median, per_image_ms, 1e3 * seconds.front(), gflops, peak.theoretical_gflops,
-                  peak.measured_gflops, gflops / peak.theoretical_gflops, peak.how.c_str());
+                  peak.measured_gflops, gflops / peak.theoretical_gflops, peak.how.c_str(), load_ms,
+                  rss_mb, rss_before, weights_mb, prep_ms, options.model.precision.c_str());
   } else {
     std::snprintf(line, sizeof line,
                   "%s  batch %d  threads %d  median %.3f ms/batch  %.3f ms/image  (min %.3f ms/batch, "
@@ -67,6 +109,18 @@ int run_bench(const BenchOptions& options) {
                   peak.measured_gflops);
   }
   std::cout << line;
+  if (options.format != "json") {
+    std::snprintf(line, sizeof line,
+                  "load %.1f ms; peak memory %.1f MB (%.1f MB before loading, weights %.1f MB as %s)\n",
+                  load_ms, rss_mb, rss_before, weights_mb, options.model.precision.c_str());
+    std::cout << line;
+    if (prep_ms > 0) {
+      std::snprintf(line, sizeof line,
+                    "decode + preprocess %.2f ms/image = %.0f%% of decode + preprocess + model\n", prep_ms,
+                    100 * prep_ms / (prep_ms + per_image_ms));
+      std::cout << line;
+    }
+  }
   if (options.profile) {
     StageProfile profile;
     model.set_profile(&profile);
@@ -102,6 +156,8 @@ Subcommand add_bench_command(CLI::App& app) {
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
   cmd->add_flag("--profile", options->profile, "Also print the time spent in each stage");
+  cmd->add_option("--images", options->images,
+                  "Images (files or folders) to time decoding and preprocessing on, for their share");
   return {cmd, [options] { return run_bench(*options); }};
 }
 

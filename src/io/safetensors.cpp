@@ -138,6 +138,12 @@ const std::uint8_t* SafeTensors::data(const std::string& name) const {
   return impl_->data_section + info(name).begin;
 }
 
+void SafeTensors::release(const std::string& name) const {
+  const TensorInfo& t = info(name);
+  const std::size_t offset = static_cast<std::size_t>(impl_->data_section - impl_->file.data());
+  impl_->file.drop_pages(offset + t.begin, offset + t.end);
+}
+
 xt::xarray<float> SafeTensors::load_f32(const std::string& name,
                                         const std::vector<std::int64_t>& expected_shape) const {
   const TensorInfo& t = info(name);

@@ -28,6 +28,8 @@ class MappedFile {
 
   const std::uint8_t* data() const { return data_; }
   std::size_t size() const { return size_; }
+  // Drops the whole pages inside [begin, end) from memory (they are read again if touched).
+  void drop_pages(std::size_t begin, std::size_t end) const noexcept;
 
  private:
   MappedFile(const std::uint8_t* data, std::size_t size) : data_(data), size_(size) {}

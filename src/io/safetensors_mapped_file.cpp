@@ -1,5 +1,7 @@
 // A read-only memory mapping of a whole regular file.
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -64,6 +66,15 @@ void MappedFile::release() noexcept {
   if (data_ != nullptr) ::munmap(const_cast<std::uint8_t*>(data_), size_);
   data_ = nullptr;
   size_ = 0;
+}
+
+void MappedFile::drop_pages(std::size_t begin, std::size_t end) const noexcept {
+  const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  const std::uintptr_t base = reinterpret_cast<std::uintptr_t>(data_);
+  const std::uintptr_t first = (base + begin + page - 1) / page * page;  // whole pages only
+  const std::uintptr_t last = (base + std::min(end, size_)) / page * page;
+  if (data_ != nullptr && last > first)
+    ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
 }
 
 }  // namespace vitscope::detail

@@ -20,7 +20,9 @@ xt::xarray<float> CnnTensorBinder::load(const std::string& name, const TensorSha
     throw WeightsError(file_.path() + ": no tensor '" + name + "' (expected " +
                        shape_to_string(expected) + " for " + layout_ + ")");
   used_.insert(name);
-  return file_.load_f32(name, expected);
+  xt::xarray<float> t = file_.load_f32(name, expected);
+  file_.release(name);  // the copy is what the model keeps
+  return t;
 }
 
 xt::xarray<float> CnnTensorBinder::take(const std::string& name, const TensorShape& expected) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdint>
 #include <set>
 #include <string>
 
@@ -29,19 +30,35 @@ class TensorBinder {
   xt::xarray<float> take(const std::string& name, const Shape& expected) {
     used_.insert(name);
     xt::xarray<float> t = file_.load_f32(name, expected);
+    file_.release(name);  // the copy is what the model keeps
     parameters_ += static_cast<std::int64_t>(t.size());
     return t;
   }
   // weight_shape: the stored shape when it is not [out, in] (a convolution's [out, c, kh, kw]).
+  // An aligned F32 weight is packed straight from the mapped file, with no intermediate copy.
   PackedLinear linear(const std::string& prefix, std::int64_t out, std::int64_t in,
                       const Shape& weight_shape = {}) {
-    xt::xarray<float> w = take(prefix + ".weight", weight_shape.empty() ? Shape{out, in} : weight_shape);
+    const std::string name = prefix + ".weight";
+    const Shape expected = weight_shape.empty() ? Shape{out, in} : weight_shape;
+    xt::xarray<float> copy;
+    const float* w = nullptr;
+    const std::uint8_t* bytes = file_.contains(name) ? file_.data(name) : nullptr;
+    if (bytes && file_.info(name).dtype == DType::F32 && file_.info(name).shape == expected &&
+        reinterpret_cast<std::uintptr_t>(bytes) % alignof(float) == 0) {
+      used_.insert(name);
+      parameters_ += out * in;
+      w = reinterpret_cast<const float*>(bytes);
+    } else {
+      copy = take(name, expected);  // widens F16/BF16, or reports the missing / mis-shaped tensor
+      w = copy.data();
+    }
     PackedLinear layer;
     layer.precision = precision_;
     if (precision_ == Precision::Bf16)
-      layer.weight_bf16 = kernels::PackedMatrixBf16::pack(w.data(), static_cast<int>(out), static_cast<int>(in));
+      layer.weight_bf16 = kernels::PackedMatrixBf16::pack(w, static_cast<int>(out), static_cast<int>(in));
     else
-      layer.weight = kernels::PackedMatrix::pack(w.data(), static_cast<int>(out), static_cast<int>(in));
+      layer.weight = kernels::PackedMatrix::pack(w, static_cast<int>(out), static_cast<int>(in));
+    file_.release(name);
     layer.bias = vector(prefix + ".bias", {out});
     return layer;
   }

@@ -27,7 +27,8 @@
 #      DeiT-Tiny batch 1 down to 2 + 5 for ViT-Base batch 8; the full run takes about 12 minutes on
 #      2 busy cores).
 #   5. prints a Markdown table (scripts/bench/summarize.py): median ms per image of each engine, the
-#      ratios vitscope/ORT and vitscope/PyTorch, vitscope's GFLOP/s.
+#      ratios vitscope/ORT and vitscope/PyTorch, vitscope's GFLOP/s, and vitscope with
+#      --precision bf16 (bf16 products, fp32 accumulation) against ONNX Runtime fp32.
 # Raw JSON of every check and measurement, the table and the load averages go to
 # .cache/bench/results/<date-time>/ (.cache/bench/results/latest points at the newest run).
 # The machine should be otherwise idle: other work on the same cores shows up in every column.
@@ -213,6 +214,8 @@ for key in "${model_list[@]}"; do
       log "$key batch $batch threads $threads: $warmup warm-up + $iterations timed runs per engine"
       counts=(--batch "$batch" --threads "$threads" --warmup "$warmup" --iterations "$iterations")
       measure vitscope "$vitscope" bench --model "$weights" --heads "$heads" "${counts[@]}" --format json
+      measure vitscopebf "$vitscope" bench --model "$weights" --heads "$heads" "${counts[@]}" --format json \
+        --precision bf16
       measure onnxruntime node "$bench_src/run_ort.mjs" --onnx "${onnx_of[$key]}" --ort-dir "$cache" "${counts[@]}"
       measure pytorch "$python" "$bench_src/run_torch.py" --weights "$weights" --heads "$heads" "${counts[@]}"
     done

@@ -14,6 +14,7 @@ import re
 import statistics
 
 ENGINES = ("vitscope", "onnxruntime", "pytorch")
+BF16_ENGINE = "vitscopebf"  # vitscope --precision bf16
 RESULT_NAME = re.compile(r"^(?P<model>.+)_b(?P<batch>\d+)_t(?P<threads>\d+)_(?P<engine>[a-z]+)\.json$")
 DESCRIPTIONS = {
     "deit_tiny": "DeiT-Tiny/16 (real weights)",
@@ -27,7 +28,7 @@ def load_results(folder):
     table = {}
     for path in glob.glob(os.path.join(folder, "*_b*_t*_*.json")):
         match = RESULT_NAME.match(os.path.basename(path))
-        if not match or match["engine"] not in ENGINES:
+        if not match or match["engine"] not in ENGINES + (BF16_ENGINE,):
             continue
         with open(path) as f:
             result = json.load(f)
@@ -101,17 +102,20 @@ def main():
             torch_wait_policy = results["pytorch"].get("environment", {}).get("OMP_WAIT_POLICY", "?")
     lines = [
         "| model | batch | threads | vitscope ms/img | ONNX Runtime ms/img | PyTorch ms/img "
-        "| vitscope/ORT | vitscope/PyTorch | vitscope GFLOP/s | load avg |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| vitscope/ORT | vitscope/PyTorch | vitscope GFLOP/s | vitscope bf16 ms/img | bf16/ORT fp32 "
+        "| load avg |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for key in keys:
         model, batch, threads = key
         results = table[key]
         ours, ort, torch = (per_image(results, e) for e in ENGINES)
         gflops = results.get("vitscope", {}).get("gflops")
+        bf16 = per_image(results, BF16_ENGINE)
         lines.append(
             f"| {DESCRIPTIONS.get(model, model)} | {batch} | {threads} | {fmt(ours)} | {fmt(ort)} | {fmt(torch)} "
-            f"| {fmt(ratio(ours, ort))} | {fmt(ratio(ours, torch))} | {fmt(gflops, 1)} | {fmt(loads.get(key), 1)} |")
+            f"| {fmt(ratio(ours, ort))} | {fmt(ratio(ours, torch))} | {fmt(gflops, 1)} | {fmt(bf16)} "
+            f"| {fmt(ratio(bf16, ort))} | {fmt(loads.get(key), 1)} |")
     lines += [
         "",
         "Median forward-pass time per image (batch median / batch size); ratio < 1: vitscope is faster. "

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <iostream>
 
+#include "cli/batch_runner.hpp"
 #include "cli/commands.hpp"
 #include "cli/model_options.hpp"
 #include "cli/report.hpp"
@@ -9,7 +10,6 @@
 #include "vitscope/error.hpp"
 #include "vitscope/image.hpp"
 #include "vitscope/labels.hpp"
-#include "vitscope/preprocess.hpp"
 
 namespace vitscope::cli {
 namespace {
@@ -22,17 +22,9 @@ struct ClassifyOptions {
   std::vector<std::string> paths;
 };
 
-// Decoding + preprocessing of one input; the error is kept instead of thrown.
-struct PreparedInput {
-  std::string path;
-  xt::xtensor<float, 3> tensor;
-  std::string error;
-};
-
 int run_classify(const ClassifyOptions& options) {
   LoadedModel loaded = load_model(options.model);
   ImageClassifier& model = *loaded.model;
-  const PreprocessConfig& preprocess_config = model.spec().preprocess;
   const std::vector<std::string> inputs = discover_inputs(options.paths);
   ImageLoadOptions load_options;
   load_options.max_pixels = static_cast<std::int64_t>(options.max_megapixels * 1e6);
@@ -40,52 +32,19 @@ int run_classify(const ClassifyOptions& options) {
   auto writer = make_result_writer(options.format, std::cout, model.spec().name, options.topk);
   writer->begin();
   int ok_count = 0, error_count = 0;
-  // Inputs go through in chunks: decoded in parallel, then one batched forward pass.
-  const std::size_t chunk = static_cast<std::size_t>(std::max(2, loaded.pool->size()) * 2);
-  for (std::size_t start = 0; start < inputs.size(); start += chunk) {
-    const std::size_t count = std::min(chunk, inputs.size() - start);
-    std::vector<PreparedInput> prepared(count);
-    loaded.pool->run(static_cast<int>(count), [&](int i) {
-      PreparedInput& p = prepared[i];
-      p.path = inputs[start + i];
-      try {
-        p.tensor = preprocess(load_image(p.path, load_options), preprocess_config);
-      } catch (const ImageError& e) {
-        p.error = e.what();
-      } catch (const std::exception& e) {
-        p.error = p.path + ": " + e.what();
-      }
-    });
-    std::vector<std::size_t> good;
-    for (std::size_t i = 0; i < count; ++i)
-      if (prepared[i].error.empty()) good.push_back(i);
-    xt::xtensor<float, 2> logits;
-    if (!good.empty()) {
-      xt::xtensor<float, 4> batch = xt::xtensor<float, 4>::from_shape(
-          {good.size(), 3, static_cast<std::size_t>(preprocess_config.input_height),
-           static_cast<std::size_t>(preprocess_config.input_width)});
-      const std::size_t image_size = batch.size() / good.size();
-      for (std::size_t g = 0; g < good.size(); ++g)
-        std::copy(prepared[good[g]].tensor.begin(), prepared[good[g]].tensor.end(),
-                  batch.begin() + static_cast<std::ptrdiff_t>(g * image_size));
-      logits = model.forward(batch);
+  run_in_batches(loaded, inputs, load_options, [&](std::size_t i, const std::string& error, const float* logits) {
+    ResultRow row;
+    row.path = inputs[i];
+    row.error = error;
+    if (row.ok()) {
+      row.predictions = top_k(logits, model.num_classes(), options.topk, loaded.labels);
+      ++ok_count;
+    } else {
+      std::cerr << "vitscope: error: " << row.error << '\n';
+      ++error_count;
     }
-    std::size_t next_good = 0;
-    for (std::size_t i = 0; i < count; ++i) {
-      ResultRow row;
-      row.path = prepared[i].path;
-      row.error = prepared[i].error;
-      if (row.ok()) {
-        row.predictions = top_k(&logits(next_good++, 0), model.num_classes(), options.topk,
-                                loaded.labels);
-        ++ok_count;
-      } else {
-        std::cerr << "vitscope: error: " << row.error << '\n';
-        ++error_count;
-      }
-      writer->write(row);
-    }
-  }
+    writer->write(row);
+  });
   writer->end(ok_count, error_count);
   if (inputs.empty()) {
     std::cerr << "vitscope: error: no images found in the given paths\n";

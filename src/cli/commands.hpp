@@ -24,5 +24,6 @@ Subcommand add_info_command(CLI::App& app);
 Subcommand add_models_command(CLI::App& app);
 Subcommand add_bench_command(CLI::App& app);
 Subcommand add_compare_command(CLI::App& app);
+Subcommand add_validate_command(CLI::App& app);
 
 }  // namespace vitscope::cli

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
       cli::add_models_command(app),
       cli::add_bench_command(app),
       cli::add_compare_command(app),
+      cli::add_validate_command(app),
   };
   try {
     app.parse(argc, argv);

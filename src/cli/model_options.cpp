@@ -19,7 +19,7 @@ void add_model_options(CLI::App& command, ModelOptions& options) {
   command.add_option("--heads", options.heads,
                      "Attention heads, for a .safetensors file the manifest does not know")
       ->check(CLI::Range(1, 4096));
-  command.add_option("--labels", options.labels, "Class-name file, one name per line");
+  command.add_option("--class-names", options.labels, "Class-name file, one name per line");
   command.add_option("--precision", options.precision,
                      "Matrix products in fp32, or in bf16 with fp32 accumulation (ViTs)")
       ->check(CLI::IsMember({"fp32", "bf16"}))

@@ -101,36 +101,42 @@ xt::xtensor<float, 2> VitModel::forward(const xt::xtensor<float, 4>& batch,
       ScopedStage stage(profile_, "qkv");
       block.qkv.apply(ws.normed.data(), D, rows, ws.qkv.data(), 3 * D, false, false, pool_);
     }
-    // One task per (image, head): scores = q·kᵀ/√d, softmax, then p·v into the head's columns.
-    // With fewer (image, head) pairs than twice the threads (DeiT-Tiny: 3 heads), the pairs run
-    // one after another and each kernel spreads over the threads instead.
+    // One task per (image, head, block of query rows): scores = q·kᵀ/√d, softmax, then p·v into the
+    // head's columns. Rows are split so that there are a few tasks per thread even when the heads
+    // are few (DeiT-Tiny: 3), rather than spreading each small product over the threads.
     const int pairs = B * heads;
-    const bool split_pairs = pool_ && pairs >= 2 * pool_->size();
-    ThreadPool* inner = split_pairs ? nullptr : pool_;
+    const int threads = pool_ ? pool_->size() : 1;
+    const int wanted_blocks = (4 * threads + pairs - 1) / pairs;
+    const int blocks = std::max(1, std::min(wanted_blocks, T / 24));
+    const int block_rows = ((T + blocks - 1) / blocks + 5) / 6 * 6;  // whole 6-row micro-tiles
     const bool bf16 = c.precision == Precision::Bf16;
     auto attend = [&](int task) {
-      const int b = task / heads, h = task % heads;
-      const float* q = ws.qkv.data() + static_cast<std::size_t>(b) * T * 3 * D + h * hd;
-      const float* k = q + D;
-      const float* v = q + 2 * D;
-      float* s = ws.scores.data() + static_cast<std::size_t>(task) * T * T;
-      float* out = ws.attended.data() + static_cast<std::size_t>(b) * T * D + h * hd;
+      const int pair = task / blocks, row0 = (task % blocks) * block_rows;
+      const int rows_here = std::min(block_rows, T - row0);
+      if (rows_here <= 0) return;
+      const int b = pair / heads, h = pair % heads;
+      const float* qkv_b = ws.qkv.data() + static_cast<std::size_t>(b) * T * 3 * D + h * hd;
+      const float* q = qkv_b + static_cast<std::size_t>(row0) * 3 * D;
+      const float* k = qkv_b + D;
+      const float* v = qkv_b + 2 * D;
+      float* s = ws.scores.data() + (static_cast<std::size_t>(pair) * T + row0) * T;
+      float* out = ws.attended.data() + (static_cast<std::size_t>(b) * T + row0) * D + h * hd;
       if (bf16) {
-        kernels::gemm_abt_bf16(T, T, hd, scale, q, 3 * D, k, 3 * D, s, T, inner);
-        kernels::softmax_rows(s, T, T, T, inner);
-        kernels::gemm_ab_bf16(T, hd, T, s, T, v, 3 * D, out, D, inner);
+        kernels::gemm_abt_bf16(rows_here, T, hd, scale, q, 3 * D, k, 3 * D, s, T, nullptr);
+        kernels::softmax_rows(s, rows_here, T, T, nullptr);
+        kernels::gemm_ab_bf16(rows_here, hd, T, s, T, v, 3 * D, out, D, nullptr);
       } else {
-        kernels::gemm_abt(T, T, hd, scale, q, 3 * D, k, 3 * D, s, T, inner);
-        kernels::softmax_rows(s, T, T, T, inner);
-        kernels::gemm_ab(T, hd, T, s, T, v, 3 * D, out, D, inner);
+        kernels::gemm_abt(rows_here, T, hd, scale, q, 3 * D, k, 3 * D, s, T, nullptr);
+        kernels::softmax_rows(s, rows_here, T, T, nullptr);
+        kernels::gemm_ab(rows_here, hd, T, s, T, v, 3 * D, out, D, nullptr);
       }
     };
     {
       ScopedStage stage(profile_, "attention");
-      if (split_pairs)
-        pool_->run(pairs, attend);
+      if (pool_)
+        pool_->run(pairs * blocks, attend);
       else
-        for (int task = 0; task < pairs; ++task) attend(task);
+        for (int task = 0; task < pairs * blocks; ++task) attend(task);
     }
     if (attention) {
       xt::xtensor<float, 4> maps = xt::xtensor<float, 4>::from_shape(

@@ -1,0 +1,61 @@
+#include "cli/batch_runner.hpp"
+
+#include <algorithm>
+
+#include "vitscope/error.hpp"
+#include "vitscope/preprocess.hpp"
+
+namespace vitscope::cli {
+namespace {
+
+// Decoding + preprocessing of one input; the error is kept instead of thrown.
+struct PreparedInput {
+  xt::xtensor<float, 3> tensor;
+  std::string error;
+};
+
+}  // namespace
+
+void run_in_batches(LoadedModel& loaded, const std::vector<std::string>& inputs,
+                    const ImageLoadOptions& load_options, const ResultCallback& on_result) {
+  ImageClassifier& model = *loaded.model;
+  const PreprocessConfig& config = model.spec().preprocess;
+  const std::size_t chunk = static_cast<std::size_t>(std::max(2, loaded.pool->size()) * 2);
+  for (std::size_t start = 0; start < inputs.size(); start += chunk) {
+    const std::size_t count = std::min(chunk, inputs.size() - start);
+    std::vector<PreparedInput> prepared(count);
+    loaded.pool->run(static_cast<int>(count), [&](int i) {
+      const std::string& path = inputs[start + i];
+      try {
+        prepared[i].tensor = preprocess(load_image(path, load_options), config);
+      } catch (const ImageError& e) {
+        prepared[i].error = e.what();
+      } catch (const std::exception& e) {
+        prepared[i].error = path + ": " + e.what();
+      }
+    });
+    std::vector<std::size_t> good;
+    for (std::size_t i = 0; i < count; ++i)
+      if (prepared[i].error.empty()) good.push_back(i);
+    xt::xtensor<float, 2> logits;
+    if (!good.empty()) {
+      xt::xtensor<float, 4> batch = xt::xtensor<float, 4>::from_shape(
+          {good.size(), 3, static_cast<std::size_t>(config.input_height),
+           static_cast<std::size_t>(config.input_width)});
+      const std::size_t image_size = batch.size() / good.size();
+      for (std::size_t g = 0; g < good.size(); ++g)
+        std::copy(prepared[good[g]].tensor.begin(), prepared[good[g]].tensor.end(),
+                  batch.begin() + static_cast<std::ptrdiff_t>(g * image_size));
+      logits = model.forward(batch);
+    }
+    std::size_t next_good = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+      if (prepared[i].error.empty())
+        on_result(start + i, "", &logits(next_good++, 0));
+      else
+        on_result(start + i, prepared[i].error, nullptr);
+    }
+  }
+}
+
+}  // namespace vitscope::cli

@@ -1,0 +1,109 @@
+// vitscope validate: accuracy on labelled images (labels.csv or an ImageFolder tree).
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <numeric>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/batch_runner.hpp"
+#include "cli/commands.hpp"
+#include "cli/model_options.hpp"
+#include "vitscope/error.hpp"
+#include "vitscope/validation.hpp"
+
+namespace vitscope::cli {
+namespace {
+
+struct ValidateOptions {
+  ModelOptions model;
+  std::string dir;
+  std::string labels_csv;
+  bool image_folder = false;
+  std::string json_path;
+  int confused = 10;
+};
+
+std::string label_of(const LoadedModel& loaded, int index) {
+  return index < static_cast<int>(loaded.labels.size()) ? loaded.labels[index] : "class " + std::to_string(index);
+}
+
+std::vector<int> ranked(const float* logits, int n) {
+  std::vector<int> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  const int k = std::min(5, n);
+  std::partial_sort(order.begin(), order.begin() + k, order.end(),
+                    [&](int a, int b) { return logits[a] != logits[b] ? logits[a] > logits[b] : a < b; });
+  order.resize(k);
+  return order;
+}
+
+int run_validate(const ValidateOptions& options) {
+  if (options.image_folder == !options.labels_csv.empty())
+    throw ConfigError("validate: give exactly one of --labels FILE and --imagefolder");
+  LoadedModel loaded = load_model(options.model);
+  const std::vector<LabelledImage> images = options.image_folder
+                                                ? read_image_folder(options.dir, loaded.labels)
+                                                : read_labelled_csv(options.labels_csv, options.dir);
+  std::vector<std::string> paths;
+  for (const LabelledImage& image : images) paths.push_back(image.path);
+
+  ValidationCounts counts;
+  run_in_batches(loaded, paths, {}, [&](std::size_t i, const std::string& error, const float* logits) {
+    if (!error.empty()) {
+      std::cerr << "vitscope: error: " << error << '\n';
+      ++counts.failed;
+      return;
+    }
+    counts.add(images[i].class_index, ranked(logits, loaded.model->num_classes()));
+  });
+
+  char line[512];
+  std::snprintf(line, sizeof line,
+                "%s on %d images (%d unreadable)\ntop-1 accuracy %.2f%% (%d/%d)\ntop-5 accuracy %.2f%% (%d/%d)\n",
+                loaded.model->spec().name.c_str(), counts.images, counts.failed, 100 * counts.top1_accuracy(),
+                counts.top1, counts.images, 100 * counts.top5_accuracy(), counts.top5, counts.images);
+  std::cout << line;
+  nlohmann::json per_class = nlohmann::json::array();
+  std::cout << "classes with top-1 errors (errors/images):\n";
+  for (const auto& [cls, tally] : counts.per_class) {
+    per_class.push_back({{"class_index", cls}, {"label", label_of(loaded, cls)}, {"images", tally.first},
+                         {"top1_errors", tally.second}});
+    if (tally.second > 0)
+      std::cout << "  " << label_of(loaded, cls) << " (" << cls << "): " << tally.second << "/" << tally.first << '\n';
+  }
+  nlohmann::json confused = nlohmann::json::array();
+  std::cout << "most confused (true -> predicted: count):\n";
+  for (const auto& [pair, count] : counts.most_confused(static_cast<std::size_t>(options.confused))) {
+    confused.push_back({{"true_class", pair.first}, {"true_label", label_of(loaded, pair.first)},
+                        {"predicted_class", pair.second}, {"predicted_label", label_of(loaded, pair.second)},
+                        {"count", count}});
+    std::cout << "  " << label_of(loaded, pair.first) << " -> " << label_of(loaded, pair.second) << ": " << count << '\n';
+  }
+  if (!options.json_path.empty()) {
+    const nlohmann::json report = {
+        {"model", loaded.model->spec().name}, {"images", counts.images}, {"unreadable", counts.failed},
+        {"top1", counts.top1}, {"top5", counts.top5}, {"top1_accuracy", counts.top1_accuracy()},
+        {"top5_accuracy", counts.top5_accuracy()}, {"per_class", per_class}, {"most_confused", confused}};
+    std::ofstream out(options.json_path);
+    out << report.dump(2) << '\n';
+    if (!out) throw ConfigError(options.json_path + ": cannot write");
+  }
+  return counts.failed > 0 ? kExitSomeInputsFailed : kExitOk;
+}
+
+}  // namespace
+
+Subcommand add_validate_command(CLI::App& app) {
+  auto o = std::make_shared<ValidateOptions>();
+  CLI::App* cmd = app.add_subcommand("validate", "Top-1/top-5 accuracy, per-class errors and confused pairs on labelled images");
+  add_model_options(*cmd, o->model);
+  cmd->add_option("dir", o->dir, "Folder of the images")->required();
+  cmd->add_option("--labels", o->labels_csv, "CSV with file,class_index columns (files relative to DIR)");
+  cmd->add_flag("--imagefolder", o->image_folder, "DIR/<class name>/<images>, class names from the model's labels");
+  cmd->add_option("--json", o->json_path, "Also write the report as JSON to this file");
+  cmd->add_option("--confused", o->confused, "How many confused pairs to list")->check(CLI::Range(0, 100000))->capture_default_str();
+  return {cmd, [o] { return run_validate(*o); }};
+}
+
+}  // namespace vitscope::cli

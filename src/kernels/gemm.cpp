@@ -31,6 +31,22 @@ float* packed_b_scratch(int n, int k) {
   return scratch.data();
 }
 
+// c[M,N] = alpha · a[M,K] · b, b already packed into panels.
+void run_with_packed_b(int m, int n, int k, float alpha, const float* a, int lda, const float* packed,
+                       float* c, int ldc, ThreadPool* pool) {
+  GemmProblem g;
+  g.m = m;
+  g.n = n;
+  g.k = k;
+  g.a = a;
+  g.lda = lda;
+  g.b_packed = packed;
+  g.out = c;
+  g.ldo = ldc;
+  g.epilogue.alpha = alpha;
+  gemm_detail::run_gemm(g, pool);
+}
+
 }  // namespace
 
 void linear(const float* a, int lda, int m, const PackedMatrix& b, float* out, int ldo,
@@ -57,17 +73,7 @@ void gemm_abt(int m, int n, int k, float alpha, const float* a, int lda, const f
   if (m == 0 || n == 0) return;
   float* packed = packed_b_scratch(n, k);
   gemm_detail::pack_b_nk(b, ldb, n, k, packed);
-  GemmProblem g;
-  g.m = m;
-  g.n = n;
-  g.k = k;
-  g.a = a;
-  g.lda = lda;
-  g.b_packed = packed;
-  g.out = c;
-  g.ldo = ldc;
-  g.epilogue.alpha = alpha;
-  gemm_detail::run_gemm(g, pool);
+  run_with_packed_b(m, n, k, alpha, a, lda, packed, c, ldc, pool);
 }
 
 void gemm_ab(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c,
@@ -76,16 +82,7 @@ void gemm_ab(int m, int n, int k, const float* a, int lda, const float* b, int l
   if (m == 0 || n == 0) return;
   float* packed = packed_b_scratch(n, k);
   gemm_detail::pack_b_kn(b, ldb, k, n, packed);
-  GemmProblem g;
-  g.m = m;
-  g.n = n;
-  g.k = k;
-  g.a = a;
-  g.lda = lda;
-  g.b_packed = packed;
-  g.out = c;
-  g.ldo = ldc;
-  gemm_detail::run_gemm(g, pool);
+  run_with_packed_b(m, n, k, 1.0f, a, lda, packed, c, ldc, pool);
 }
 
 }  // namespace vitscope::kernels

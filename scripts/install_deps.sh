@@ -3,7 +3,8 @@
 set -euo pipefail
 packages=(
   build-essential cmake pkg-config git ca-certificates curl jq
-  libopencv-dev libxtensor-dev libxsimd-dev catch2 libcli11-dev nlohmann-json3-dev
+  libopencv-dev libxtensor-dev libxsimd-dev catch2 libcli11-dev nlohmann-json3-dev libssl-dev
+  parallel clang libclang-rt-14-dev
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -40,10 +40,15 @@ void run_tile(const GemmProblem& g, int i0, int mc, int j0, int nc, Scratch& scr
     const int kc = std::min(kc_max, g.k - pc);
     const bool first = block == 0, last = block == k_blocks - 1;
     const float* a_block = g.a + static_cast<std::ptrdiff_t>(i0) * g.lda + pc;
+    // A is read in place but for a last, partial panel (its rows past M would be out of bounds),
+    // packed at its place in a_panels; rounding to bf16 needs a packed copy of all of it.
+    const int first_packed_row = g.round_a_to_bf16 ? 0 : mc / kMR * kMR;
+    const float* a_to_pack = a_block + static_cast<std::ptrdiff_t>(first_packed_row) * g.lda;
+    float* a_packed_at = a_panels + static_cast<std::size_t>(first_packed_row) * kc;
     if (g.round_a_to_bf16) {
-      pack_a_rounded_to_bf16(a_block, g.lda, mc, kc, a_panels);
+      pack_a_rounded_to_bf16(a_to_pack, g.lda, mc - first_packed_row, kc, a_packed_at);
     } else {
-      pack_a(a_block, g.lda, mc, kc, a_panels);
+      pack_a(a_to_pack, g.lda, mc - first_packed_row, kc, a_packed_at);
     }
 
     for (int jp = 0; jp < panels_n; ++jp) {
@@ -74,7 +79,21 @@ void run_tile(const GemmProblem& g, int i0, int mc, int j0, int nc, Scratch& scr
         io.partial_out = last ? nullptr : tile_partial;
         io.out = g.out + static_cast<std::ptrdiff_t>(i) * g.ldo + j;
         io.rows = std::min(kMR, g.m - i);
-        micro_kernel(kc, a_panels + static_cast<std::size_t>(ip) * kc * kMR, bp, io);
+        const bool in_place = ip * kMR < first_packed_row;
+        const float* ap = in_place ? a_block + static_cast<std::ptrdiff_t>(ip) * kMR * g.lda
+                                   : a_panels + static_cast<std::size_t>(ip) * kc * kMR;
+        const bool narrow = kNV > 1 && cols <= kLanes;
+        if (in_place) {
+          if (narrow)
+            micro_kernel<1, true>(kc, ap, g.lda, bp, io);
+          else
+            micro_kernel<kNV, true>(kc, ap, g.lda, bp, io);
+        } else {
+          if (narrow)
+            micro_kernel<1>(kc, ap, 0, bp, io);
+          else
+            micro_kernel(kc, ap, 0, bp, io);
+        }
       }
     }
   }

@@ -23,7 +23,7 @@ struct GemmProblem {
   int ldo = 0;
   Epilogue epilogue;
   // Round A to bf16 while packing it (fp32 emulation of a bf16 product; b_packed then holds
-  // bf16-rounded values too).
+  // bf16-rounded values too). Otherwise A is read in place (see gemm_layout.hpp).
   bool round_a_to_bf16 = false;
 };
 

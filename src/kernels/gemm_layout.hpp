@@ -9,7 +9,11 @@
 //   Panel p holds columns [p·kNR, p·kNR + kNR) of bᵀ, so step k of the micro-kernel reads kNR
 //   consecutive floats. The layout does not depend on kKC (a K block is an offset into every
 //   panel), so weights packed once at load stay valid whatever blocking a call uses.
-// Packed A (kMR-tall panels of one K block):        data[M/kMR][kc][kMR], zero-padded past M.
+// A is read in place, kMR rows side by side, each sequentially: the 6 row streams stay in L1 across
+// the B panels just as a packed copy would, and packing cost up to 15% of attention's short
+// products (measured: q·kᵀ 71 → 84 GFLOP/s, p·v 77 → 104, linear layers 3-8% faster). Packed A
+// (kMR-tall panels of one K block, data[M/kMR][kc][kMR], zero-padded past M) remains for a last
+// partial panel, whose missing rows must read as zeros, and for the bf16 emulation.
 #include <cstddef>
 
 #include "kernels/simd.hpp"

@@ -25,39 +25,46 @@ struct MicroTileIo {
   const Epilogue* epilogue = nullptr;
 };
 
-using Accumulators = Batch[kMR][kNV];
+template <int NV>
+using Accumulators = Batch[kMR][NV];
 
 // out[rows, cols] (=|+=) act(alpha · acc + bias) for the valid part of the tile.
-inline void finish_tile(Accumulators& acc, const MicroTileIo& io) {
+template <int NV>
+inline void finish_tile(Accumulators<NV>& acc, const MicroTileIo& io) {
   for (int r = 0; r < io.rows; ++r) {
     finish_row(acc[r], io.bias, io.out + static_cast<std::ptrdiff_t>(r) * io.ldo, io.cols,
                *io.epilogue);
   }
 }
 
-// acc[kMR, kNR] (+)= ap[kc][kMR] ⊗ bp[kc][kNR]: kc rank-1 updates of the register tile.
-inline void micro_kernel(int kc, const float* ap, const float* bp, const MicroTileIo& io) {
-  Accumulators acc;
+// acc[kMR, NV·kLanes] (+)= A[kMR, kc] · bp[kc][kNR]: kc rank-1 updates of the register tile.
+// A is a packed panel ap[kc][kMR] (kDirectA false), or kMR rows of A read in place,
+// ap[r·lda + p] (kDirectA true; see gemm_layout.hpp). NV = kNV covers a whole panel; NV < kNV covers only its first NV·kLanes columns, for a
+// last panel that is mostly padding (attention's 197 keys leave 5 columns of the last 32-wide one).
+template <int NV = kNV, bool kDirectA = false>
+inline void micro_kernel(int kc, const float* ap, int lda, const float* bp, const MicroTileIo& io) {
+  static_assert(NV >= 1 && NV <= kNV, "a micro-tile is at most one panel wide");
+  Accumulators<NV> acc;
 #pragma GCC unroll 16
   for (int r = 0; r < kMR; ++r) {
 #pragma GCC unroll 4
-    for (int v = 0; v < kNV; ++v) {
+    for (int v = 0; v < NV; ++v) {
       acc[r][v] =
           io.partial_in ? xsimd::load_aligned(io.partial_in + r * kNR + v * kLanes) : Batch(0.0f);
     }
   }
 
   for (int p = 0; p < kc; ++p) {
-    Batch b[kNV];
+    Batch b[NV];
 #pragma GCC unroll 4
-    for (int v = 0; v < kNV; ++v) b[v] = xsimd::load_unaligned(bp + v * kLanes);
+    for (int v = 0; v < NV; ++v) b[v] = xsimd::load_unaligned(bp + v * kLanes);
 #pragma GCC unroll 16
     for (int r = 0; r < kMR; ++r) {
-      const Batch a(ap[r]);
+      const Batch a(kDirectA ? ap[r * lda] : ap[r]);
 #pragma GCC unroll 4
-      for (int v = 0; v < kNV; ++v) acc[r][v] = xsimd::fma(a, b[v], acc[r][v]);
+      for (int v = 0; v < NV; ++v) acc[r][v] = xsimd::fma(a, b[v], acc[r][v]);
     }
-    ap += kMR;
+    ap += kDirectA ? 1 : kMR;
     bp += kNR;
   }
 
@@ -65,11 +72,11 @@ inline void micro_kernel(int kc, const float* ap, const float* bp, const MicroTi
 #pragma GCC unroll 16
     for (int r = 0; r < kMR; ++r) {
 #pragma GCC unroll 4
-      for (int v = 0; v < kNV; ++v) acc[r][v].store_aligned(io.partial_out + r * kNR + v * kLanes);
+      for (int v = 0; v < NV; ++v) acc[r][v].store_aligned(io.partial_out + r * kNR + v * kLanes);
     }
     return;
   }
-  finish_tile(acc, io);
+  finish_tile<NV>(acc, io);
 }
 
 }  // namespace vitscope::kernels::gemm_detail

@@ -21,6 +21,12 @@ double tolerance(double x, double exact) {
   return 4 * FLT_EPSILON * std::abs(exact) + FLT_EPSILON * std::abs(x) / 2 + 1e-37;
 }
 
+// The vector gelu's erf is a rational approximation within 3.6e-7 absolute (test_simd_math.cpp),
+// which reaches the result scaled by 0.5 · |x|.
+double tolerance_fast(double x, double exact) {
+  return tolerance(x, exact) + 0.5 * std::abs(x) * 3.6e-7;
+}
+
 TEST_CASE("gelu matches the exact erf GELU over [-10, 10]", "[gelu]") {
   // A dense grid plus the odd tail lengths of every batch width.
   std::vector<float> x;
@@ -39,7 +45,7 @@ TEST_CASE("gelu matches the exact erf GELU over [-10, 10]", "[gelu]") {
     std::size_t worst_at = 0;
     for (std::size_t i = 0; i < x.size(); ++i) {
       const double exact = gelu_exact(x[i]);
-      const double rel = std::abs(fast[i] - exact) / tolerance(x[i], exact);
+      const double rel = std::abs(fast[i] - exact) / tolerance_fast(x[i], exact);
       if (rel > worst) {
         worst = rel;
         worst_at = i;
@@ -63,7 +69,7 @@ TEST_CASE("gelu handles every tail length", "[gelu]") {
     double worst = 0.0;
     for (std::size_t i = 0; i < n; ++i) {
       const double exact = gelu_exact(input[i]);
-      worst = std::max(worst, std::abs(x[i] - exact) / tolerance(input[i], exact));
+      worst = std::max(worst, std::abs(x[i] - exact) / tolerance_fast(input[i], exact));
     }
     INFO("worst error / tolerance " << worst);
     CHECK(worst <= 1.0);

@@ -34,17 +34,9 @@ float* packed_b_scratch(int n, int k) {
 // c[M,N] = alpha · a[M,K] · b, b already packed into panels.
 void run_with_packed_b(int m, int n, int k, float alpha, const float* a, int lda, const float* packed,
                        float* c, int ldc, ThreadPool* pool) {
-  GemmProblem g;
-  g.m = m;
-  g.n = n;
-  g.k = k;
-  g.a = a;
-  g.lda = lda;
-  g.b_packed = packed;
-  g.out = c;
-  g.ldo = ldc;
-  g.epilogue.alpha = alpha;
-  gemm_detail::run_gemm(g, pool);
+  gemm_detail::Epilogue epilogue;
+  epilogue.alpha = alpha;
+  gemm_detail::run_gemm(GemmProblem{{m, n, k, a, lda, c, ldc, epilogue}, packed}, pool);
 }
 
 }  // namespace
@@ -52,19 +44,11 @@ void run_with_packed_b(int m, int n, int k, float alpha, const float* a, int lda
 void linear(const float* a, int lda, int m, const PackedMatrix& b, float* out, int ldo,
             const LinearEpilogue& epilogue, ThreadPool* pool) {
   check_shape(m >= 0 && lda >= b.cols() && ldo >= b.rows(), "linear", m, b.rows(), b.cols());
-  GemmProblem g;
-  g.m = m;
-  g.n = b.rows();
-  g.k = b.cols();
-  g.a = a;
-  g.lda = lda;
-  g.b_packed = b.data();
-  g.out = out;
-  g.ldo = ldo;
-  g.epilogue.bias = epilogue.bias;
-  g.epilogue.gelu = epilogue.gelu;
-  g.epilogue.accumulate = epilogue.accumulate;
-  gemm_detail::run_gemm(g, pool);
+  gemm_detail::Epilogue e;
+  e.bias = epilogue.bias;
+  e.gelu = epilogue.gelu;
+  e.accumulate = epilogue.accumulate;
+  gemm_detail::run_gemm(GemmProblem{{m, b.rows(), b.cols(), a, lda, out, ldo, e}, b.data()}, pool);
 }
 
 void gemm_abt(int m, int n, int k, float alpha, const float* a, int lda, const float* b, int ldb,

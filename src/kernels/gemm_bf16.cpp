@@ -58,33 +58,17 @@ void emulated_product(int m, int n, int k, float alpha, const float* a, int lda,
   float* packed = floats_scratch(n, k);
   pack_b(packed);
   round_to_bf16_in_place(packed, gemm_detail::packed_b_size(n, k));
-  GemmProblem g;
-  g.m = m;
-  g.n = n;
-  g.k = k;
-  g.a = a;
-  g.lda = lda;
-  g.b_packed = packed;
-  g.out = c;
-  g.ldo = ldc;
-  g.epilogue.alpha = alpha;
-  g.round_a_to_bf16 = true;
-  gemm_detail::run_gemm(g, pool);
+  gemm_detail::Epilogue epilogue;
+  epilogue.alpha = alpha;
+  gemm_detail::run_gemm(GemmProblem{{m, n, k, a, lda, c, ldc, epilogue}, packed, true}, pool);
 }
 
 void hardware_product(int m, int n, int k, float alpha, const float* a, int lda,
                       const std::uint32_t* b_pairs, float* c, int ldc, ThreadPool* pool) {
-  Bf16GemmProblem g;
-  g.m = m;
-  g.n = n;
-  g.k = k;
-  g.a = a;
-  g.lda = lda;
-  g.b_pairs = b_pairs;
-  g.out = c;
-  g.ldo = ldc;
-  g.epilogue.alpha = alpha;
-  gemm_bf16_detail::run_gemm_bf16(g, pool);
+  gemm_detail::Epilogue epilogue;
+  epilogue.alpha = alpha;
+  gemm_bf16_detail::run_gemm_bf16(Bf16GemmProblem{{m, n, k, a, lda, c, ldc, epilogue}, b_pairs},
+                                  pool);
 }
 
 }  // namespace
@@ -120,31 +104,11 @@ void linear_bf16(const float* a, int lda, int m, const PackedMatrixBf16& b, floa
   e.bias = epilogue.bias;
   e.gelu = epilogue.gelu;
   e.accumulate = epilogue.accumulate;
+  const gemm_detail::ProductOperands operands{m, b.rows(), b.cols(), a, lda, out, ldo, e};
   if (b.backend() == Bf16Backend::avx512_bf16) {
-    Bf16GemmProblem g;
-    g.m = m;
-    g.n = b.rows();
-    g.k = b.cols();
-    g.a = a;
-    g.lda = lda;
-    g.b_pairs = b.pairs();
-    g.out = out;
-    g.ldo = ldo;
-    g.epilogue = e;
-    gemm_bf16_detail::run_gemm_bf16(g, pool);
+    gemm_bf16_detail::run_gemm_bf16(Bf16GemmProblem{operands, b.pairs()}, pool);
   } else {
-    GemmProblem g;
-    g.m = m;
-    g.n = b.rows();
-    g.k = b.cols();
-    g.a = a;
-    g.lda = lda;
-    g.b_packed = b.emulated().data();
-    g.out = out;
-    g.ldo = ldo;
-    g.epilogue = e;
-    g.round_a_to_bf16 = true;
-    gemm_detail::run_gemm(g, pool);
+    gemm_detail::run_gemm(GemmProblem{operands, b.emulated().data(), true}, pool);
   }
 }
 

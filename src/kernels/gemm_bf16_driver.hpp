@@ -9,14 +9,8 @@
 
 namespace vitscope::kernels::gemm_bf16_detail {
 
-struct Bf16GemmProblem {
-  int m = 0, n = 0, k = 0;
-  const float* a = nullptr;  // [M,K] fp32, row stride lda
-  int lda = 0;
+struct Bf16GemmProblem : gemm_detail::ProductOperands {  // a in fp32
   const std::uint32_t* b_pairs = nullptr;  // packed_b_pairs_size(n, k) words, gemm_bf16_layout.hpp
-  float* out = nullptr;                    // [M,N], row stride ldo
-  int ldo = 0;
-  gemm_detail::Epilogue epilogue;
 };
 
 // Converts a to bf16 pairs (into memory kept by the calling thread), then computes the product,

@@ -14,14 +14,18 @@ struct Epilogue {
   bool accumulate = false;      // out += result instead of out = result
 };
 
-struct GemmProblem {
+// What every product names, whatever form its B operand takes.
+struct ProductOperands {
   int m = 0, n = 0, k = 0;
   const float* a = nullptr;  // [M,K], row stride lda
   int lda = 0;
-  const float* b_packed = nullptr;  // packed_b_size(n, k) floats, layout of gemm_layout.hpp
-  float* out = nullptr;             // [M,N], row stride ldo
+  float* out = nullptr;  // [M,N], row stride ldo
   int ldo = 0;
   Epilogue epilogue;
+};
+
+struct GemmProblem : ProductOperands {
+  const float* b_packed = nullptr;  // packed_b_size(n, k) floats, layout of gemm_layout.hpp
   // Round A to bf16 while packing it (fp32 emulation of a bf16 product; b_packed then holds
   // bf16-rounded values too). Otherwise A is read in place (see gemm_layout.hpp).
   bool round_a_to_bf16 = false;

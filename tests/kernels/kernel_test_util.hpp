@@ -77,4 +77,37 @@ inline bool padding_untouched(const std::vector<float>& out, int m, int n, int l
   return true;
 }
 
+// c[M,N] = alpha · a[M,K] · b[N,K]ᵀ and c[M,N] = a[M,K] · b[K,N] with strided operands, the way
+// attention reads q, k and v out of the fused qkv buffer.
+struct AttentionCase {
+  int m, n, k;
+  int lda, ldb, ldc;
+  float alpha;
+};
+
+// The odd-size sweep of the attention products: every (m, n, k) drawn from sizes, row strides
+// padded by 0, 5 or 10 in turn and, for a·bᵀ, alpha alternating between 0.125 and -0.3.
+template <class CheckAbt, class CheckAb>
+void sweep_attention_cases(const std::vector<int>& sizes, CheckAbt check_abt, CheckAb check_ab) {
+  int variant = 0;
+  for (int m : sizes)
+    for (int n : sizes)
+      for (int k : sizes) {
+        const int pad = (variant++ % 3) * 5;
+        check_abt(AttentionCase{m, n, k, k + pad, k + 2 * pad, n + pad, variant % 2 ? 0.125f : -0.3f});
+        check_ab(AttentionCase{m, n, k, k + pad, n + 2 * pad, n + pad, 1.0f});
+      }
+}
+
+// Attention as DeiT-Tiny (3 heads of 64 in rows of 3 · 192) and ViT-Base (12 heads, rows of
+// 3 · 768) run it on 197 tokens.
+template <class CheckAbt, class CheckAb>
+void fused_qkv_attention_cases(CheckAbt check_abt, CheckAb check_ab) {
+  const int tokens = 197, head_dim = 64;
+  check_abt(AttentionCase{tokens, tokens, head_dim, 3 * 192, 3 * 192, tokens, 0.125f});
+  check_ab(AttentionCase{tokens, head_dim, tokens, tokens, 3 * 192, 192, 1.0f});
+  check_abt(AttentionCase{tokens, tokens, head_dim, 3 * 768, 3 * 768, tokens + 3, 0.125f});
+  check_ab(AttentionCase{tokens, head_dim, tokens, tokens + 3, 3 * 768, 768, 1.0f});
+}
+
 }  // namespace vitscope::kernels::test

@@ -19,6 +19,9 @@
 namespace vitscope::kernels {
 namespace {
 
+using test::AttentionCase;
+using test::fused_qkv_attention_cases;
+using test::sweep_attention_cases;
 using test::compare;
 using test::GemmCheck;
 using test::padding_untouched;
@@ -160,14 +163,6 @@ TEST_CASE("PackedMatrix rejects impossible shapes", "[gemm]") {
   CHECK_THROWS_AS(PackedMatrix::pack(b.data(), -1, 4), std::invalid_argument);
 }
 
-// c[M,N] = alpha · a[M,K] · b[N,K]ᵀ and c[M,N] = a[M,K] · b[K,N] with strided operands, the way
-// attention reads q, k and v out of the fused qkv buffer.
-struct AttentionCase {
-  int m, n, k;
-  int lda, ldb, ldc;
-  float alpha;
-};
-
 void check_gemm_abt(const AttentionCase& c) {
   INFO("gemm_abt m=" << c.m << " n=" << c.n << " k=" << c.k << " lda=" << c.lda << " ldb=" << c.ldb
                      << " ldc=" << c.ldc << " alpha=" << c.alpha);
@@ -232,36 +227,14 @@ void check_gemm_ab(const AttentionCase& c) {
   }
 }
 
-TEST_CASE("gemm_abt matches gemm_abt_ref on odd sizes with strides and alpha",
+TEST_CASE("gemm_abt and gemm_ab match their references on odd sizes with strides and alpha",
           "[gemm][attention]") {
-  int variant = 0;
-  for (int m : kOddSizes)
-    for (int n : kOddSizes)
-      for (int k : kOddSizes) {
-        const int pad = (variant++ % 3) * 5;
-        check_gemm_abt(
-            AttentionCase{m, n, k, k + pad, k + 2 * pad, n + pad, variant % 2 ? 0.125f : -0.3f});
-      }
-}
-
-TEST_CASE("gemm_ab matches gemm_ab_ref on odd sizes with strides", "[gemm][attention]") {
-  int variant = 0;
-  for (int m : kOddSizes)
-    for (int n : kOddSizes)
-      for (int k : kOddSizes) {
-        const int pad = (variant++ % 3) * 5;
-        check_gemm_ab(AttentionCase{m, n, k, k + pad, n + 2 * pad, n + pad, 1.0f});
-      }
+  sweep_attention_cases(std::vector<int>(std::begin(kOddSizes), std::end(kOddSizes)),
+                        check_gemm_abt, check_gemm_ab);
 }
 
 TEST_CASE("attention shapes read from a fused qkv buffer", "[gemm][attention]") {
-  // DeiT-Tiny: 197 tokens, 3 heads of 64; q, k, v rows are 3 · 192 floats apart.
-  const int tokens = 197, head_dim = 64, qkv_row = 3 * 192;
-  check_gemm_abt(AttentionCase{tokens, tokens, head_dim, qkv_row, qkv_row, tokens, 0.125f});
-  check_gemm_ab(AttentionCase{tokens, head_dim, tokens, tokens, qkv_row, 192, 1.0f});
-  // ViT-Base: 12 heads of 64, batch rows of 3 · 768.
-  check_gemm_abt(AttentionCase{tokens, tokens, head_dim, 3 * 768, 3 * 768, tokens + 3, 0.125f});
-  check_gemm_ab(AttentionCase{tokens, head_dim, tokens, tokens + 3, 3 * 768, 768, 1.0f});
+  fused_qkv_attention_cases(check_gemm_abt, check_gemm_ab);
 }
 
 TEST_CASE("gemm entry points reject impossible strides", "[gemm]") {

@@ -33,6 +33,9 @@
 namespace vitscope::kernels {
 namespace {
 
+using test::AttentionCase;
+using test::fused_qkv_attention_cases;
+using test::sweep_attention_cases;
 using test::compare;
 using test::GemmCheck;
 using test::gemm_tolerance;
@@ -461,12 +464,6 @@ TEST_CASE("PackedMatrixBf16 rejects impossible shapes and halves the weights' me
 // ---------------------------------------------------------------------------------------------
 // Attention products
 
-struct AttentionCase {
-  int m, n, k;
-  int lda, ldb, ldc;
-  float alpha;
-};
-
 void check_gemm_abt(const AttentionCase& c) {
   INFO("gemm_abt_bf16 m=" << c.m << " n=" << c.n << " k=" << c.k << " lda=" << c.lda
                           << " ldb=" << c.ldb << " ldc=" << c.ldc << " alpha=" << c.alpha);
@@ -528,34 +525,14 @@ void check_gemm_ab(const AttentionCase& c) {
   }
 }
 
-TEST_CASE("gemm_abt_bf16 matches gemm_abt_bf16_ref on odd sizes with strides and alpha",
+TEST_CASE("gemm_abt_bf16 and gemm_ab_bf16 match their references on odd sizes with strides and alpha",
           "[bf16][attention]") {
-  int variant = 0;
-  for (int m : kOddSizes)
-    for (int n : kOddSizes)
-      for (int k : kOddSizes) {
-        const int pad = (variant++ % 3) * 5;
-        check_gemm_abt(
-            AttentionCase{m, n, k, k + pad, k + 2 * pad, n + pad, variant % 2 ? 0.125f : -0.3f});
-      }
-}
-
-TEST_CASE("gemm_ab_bf16 matches gemm_ab_bf16_ref on odd sizes with strides", "[bf16][attention]") {
-  int variant = 0;
-  for (int m : kOddSizes)
-    for (int n : kOddSizes)
-      for (int k : kOddSizes) {
-        const int pad = (variant++ % 3) * 5;
-        check_gemm_ab(AttentionCase{m, n, k, k + pad, n + 2 * pad, n + pad, 1.0f});
-      }
+  sweep_attention_cases(std::vector<int>(std::begin(kOddSizes), std::end(kOddSizes)),
+                        check_gemm_abt, check_gemm_ab);
 }
 
 TEST_CASE("bf16 attention shapes read from a fused qkv buffer", "[bf16][attention]") {
-  const int tokens = 197, head_dim = 64, qkv_row = 3 * 192;
-  check_gemm_abt(AttentionCase{tokens, tokens, head_dim, qkv_row, qkv_row, tokens, 0.125f});
-  check_gemm_ab(AttentionCase{tokens, head_dim, tokens, tokens, qkv_row, 192, 1.0f});
-  check_gemm_abt(AttentionCase{tokens, tokens, head_dim, 3 * 768, 3 * 768, tokens + 3, 0.125f});
-  check_gemm_ab(AttentionCase{tokens, head_dim, tokens, tokens + 3, 3 * 768, 768, 1.0f});
+  fused_qkv_attention_cases(check_gemm_abt, check_gemm_ab);
 }
 
 TEST_CASE("bf16 entry points reject impossible strides", "[bf16]") {

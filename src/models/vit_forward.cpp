@@ -103,12 +103,20 @@ xt::xtensor<float, 2> VitModel::forward(const xt::xtensor<float, 4>& batch,
     }
     // One task per (image, head, block of query rows): scores = q·kᵀ/√d, softmax, then p·v into the
     // head's columns. Rows are split so that there are a few tasks per thread even when the heads
-    // are few (DeiT-Tiny: 3), rather than spreading each small product over the threads.
+    // are few (DeiT-Tiny: 3), rather than spreading each small product over the threads, and so
+    // that the task count is a multiple of the thread count where it can be (9 equal tasks on 2
+    // threads would leave one idle for a ninth of the time).
     const int pairs = B * heads;
     const int threads = pool_ ? pool_->size() : 1;
-    const int wanted_blocks = (4 * threads + pairs - 1) / pairs;
-    const int blocks = std::max(1, std::min(wanted_blocks, T / 24));
+    const int max_blocks = std::max(1, T / 24);
+    int blocks = std::min(max_blocks, (4 * threads + pairs - 1) / pairs);
+    for (int candidate = blocks; candidate <= std::min(max_blocks, 2 * blocks); ++candidate)
+      if (pairs * candidate % threads == 0) {
+        blocks = candidate;
+        break;
+      }
     const int block_rows = ((T + blocks - 1) / blocks + 5) / 6 * 6;  // whole 6-row micro-tiles
+    blocks = (T + block_rows - 1) / block_rows;
     const bool bf16 = c.precision == Precision::Bf16;
     auto attend = [&](int task) {
       const int pair = task / blocks, row0 = (task % blocks) * block_rows;

@@ -22,12 +22,12 @@
 #   4. times each (model, batch, threads) with vitscope (`vitscope bench`), ONNX Runtime
 #      (scripts/bench/run_ort.mjs: intra-op threads T, inter-op 1, optimisation 'all', sequential) and
 #      PyTorch (scripts/bench/run_torch.py: eager, inference_mode, T OpenMP and T OpenBLAS threads,
-#      OMP_WAIT_POLICY=PASSIVE unless set: spinning OpenMP workers starve OpenBLAS's), one engine
-#      after the other, with the same warm-up and timed iteration counts per row (from 5 + 31 for
+#      OMP_WAIT_POLICY=PASSIVE: spinning OpenMP workers starve OpenBLAS's) and, with 2 or more
+#      threads, PyTorch as installed (the same without OMP_WAIT_POLICY), one engine after the other, with the same warm-up and timed iteration counts per row (from 5 + 31 for
 #      DeiT-Tiny batch 1 down to 2 + 5 for ViT-Base batch 8; the full run takes about 12 minutes on
 #      2 busy cores).
 #   5. prints a Markdown table (scripts/bench/summarize.py): median ms per image of each engine, the
-#      ratios vitscope/ORT and vitscope/PyTorch, vitscope's GFLOP/s, and vitscope with
+#      ratios vitscope/ORT, vitscope/PyTorch and vitscope/PyTorch as installed, vitscope's GFLOP/s, and vitscope with
 #      --precision bf16 (bf16 products, fp32 accumulation) against ONNX Runtime fp32.
 # Raw JSON of every check and measurement, the table and the load averages go to
 # .cache/bench/results/<date-time>/ (.cache/bench/results/latest points at the newest run).
@@ -218,6 +218,11 @@ for key in "${model_list[@]}"; do
         --precision bf16
       measure onnxruntime node "$bench_src/run_ort.mjs" --onnx "${onnx_of[$key]}" --ort-dir "$cache" "${counts[@]}"
       measure pytorch "$python" "$bench_src/run_torch.py" --weights "$weights" --heads "$heads" "${counts[@]}"
+      # PyTorch as installed differs from the tuned run only when several threads wait on each other.
+      if ((threads > 1)); then
+        measure pytorchdefault "$python" "$bench_src/run_torch.py" --weights "$weights" --heads "$heads" \
+          "${counts[@]}" --omp-wait-policy default
+      fi
     done
   done
 done

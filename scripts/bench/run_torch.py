@@ -6,7 +6,8 @@ one JSON line; the PyTorch column of scripts/bench_peers.sh.
 
 Timing: warmup + N timed forward passes on the same random batch (standard normal, fixed seed), eval
 mode under torch.inference_mode(), torch.set_num_threads(T), OpenBLAS limited to T threads and idle
-OpenMP workers sleeping (OMP_WAIT_POLICY=PASSIVE unless set; see main()).
+OpenMP workers sleeping (OMP_WAIT_POLICY=PASSIVE; see main()), or with --omp-wait-policy default
+as installed.
 --check-input: raw little-endian float32 images [K,3,224,224]; their logits are added to the output
 as "check_logits" (so the same code path that is timed is the one that is checked).
 """
@@ -30,6 +31,8 @@ def parse_args():
     parser.add_argument("--iterations", type=int, default=30)
     parser.add_argument("--check-input")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--omp-wait-policy", choices=("passive", "default"), default="passive",
+                        help="passive (tuned: OpenMP workers sleep) or default (PyTorch as installed)")
     args = parser.parse_args()
     if args.batch < 1 or args.threads < 1 or args.warmup < 0 or args.iterations < 0:
         parser.error("--batch and --threads must be >= 1, --warmup and --iterations >= 0")
@@ -42,10 +45,13 @@ def main():
     # OpenBLAS sizes its pool from the environment when it is loaded (on `import torch`);
     # torch.set_num_threads only sets the OpenMP side. Idle OpenMP workers spin by default and then
     # starve OpenBLAS's workers of the same cores (2 threads measured ~10x slower than 1 on 2 cores),
-    # so they are told to sleep instead unless the caller chose a policy.
+    # so they are told to sleep instead; --omp-wait-policy default measures PyTorch as installed.
     os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    if args.omp_wait_policy == "default":
+        os.environ.pop("OMP_WAIT_POLICY", None)  # PyTorch as installed, nothing tuned
+    else:
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
     import numpy as np
     import torch
 
@@ -87,7 +93,7 @@ def main():
         "median_ms_per_image": median / args.batch if median is not None else None,
         "min_ms_per_batch": min(times_ms) if times_ms else None,
         "times_ms": [round(t, 4) for t in times_ms],
-        "environment": {k: os.environ[k] for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_WAIT_POLICY")},
+        "environment": {k: os.environ.get(k, "unset") for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_WAIT_POLICY")},
     }
     if check_logits is not None:
         result["check_logits"] = check_logits

@@ -160,6 +160,9 @@ std::optional<Size> pnm_size(const Bytes& b) {
     }
     // A number cut off by the end of the data is incomplete.
     if (digits == 0 || pos >= b.size()) return std::nullopt;
+    // OpenCV's reader consumes the byte that ends a number whatever it is, so "8#9" reads as 8
+    // then 9, not as 8 and a comment; the size checked here must be the size OpenCV decodes.
+    ++pos;
     return value;
   };
   const auto width = next_number();

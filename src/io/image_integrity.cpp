@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cctype>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -85,6 +86,23 @@ std::uint32_t crc32(const std::uint8_t* data, std::size_t size) {
   return c ^ 0xFFFFFFFFu;
 }
 
+// A PNG chunk type for a message. Valid types are four ASCII letters; in a damaged file any other
+// byte is written as \xNN, so that the message stays on one line.
+std::string chunk_name(const std::uint8_t* type) {
+  std::string name;
+  for (int i = 0; i < 4; ++i) {
+    const std::uint8_t c = type[i];
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')) {
+      name += static_cast<char>(c);
+    } else {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\x%02X", c);
+      name += escaped;
+    }
+  }
+  return name;
+}
+
 // Walks the chunks from the signature to IEND, checking each chunk's CRC.
 std::optional<std::string> png_damage(const Bytes& b) {
   std::size_t pos = 8;
@@ -94,11 +112,10 @@ std::optional<std::string> png_damage(const Bytes& b) {
     if (*length > 0x7FFFFFFFu) return "invalid chunk length";
     if (!b.has(pos + 4, std::size_t{*length} + 8)) return kTruncated;
     const std::uint8_t* type = b.data() + pos + 4;
-    const std::string name(reinterpret_cast<const char*>(type), 4);
     if (crc32(type, std::size_t{*length} + 4) != *b.u32be(pos + 8 + *length)) {
-      return "CRC mismatch in " + name + " chunk";
+      return "CRC mismatch in " + chunk_name(type) + " chunk";
     }
-    if (name == "IEND") return std::nullopt;
+    if (std::memcmp(type, "IEND", 4) == 0) return std::nullopt;
     pos += std::size_t{*length} + 12;
   }
 }
@@ -152,8 +169,10 @@ std::optional<std::string> pnm_damage(const Bytes& b) {
       ++digits;
     }
     if (digits == 0) return kTruncated;
+    // The byte that ends a number is consumed whatever it is, as OpenCV's reader does ("8#9" is
+    // 8 then 9); after the last field it is the single whitespace byte before the raster.
+    ++pos;
   }
-  ++pos;  // the single whitespace byte before the raster
   const std::int64_t width = values[0], height = values[1];
   std::int64_t row_bytes = 0;
   if (kind == '4') {

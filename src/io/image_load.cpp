@@ -48,6 +48,16 @@ bool is_animated_webp(const std::uint8_t* bytes, std::size_t size) {
   return size > 20 && std::memcmp(bytes + 12, "VP8X", 4) == 0 && (bytes[20] & 0x02) != 0;
 }
 
+// OpenCV picks a decoder by trying each one's signature check in turn. When the decoder of the
+// format we recognised declines a damaged file (libwebp must parse a WebP file's first 32 bytes),
+// the search goes on to decoders that look deeper into the file: DICOM ("DICM" at byte 128; GDCM
+// aborts the process on some corrupt input) and GDAL's DTED ("DTED" at byte 140). No image we
+// accept is meant for them.
+bool has_dicom_or_dted_signature(const std::uint8_t* bytes, std::size_t size) {
+  return (size >= 132 && std::memcmp(bytes + 128, "DICM", 4) == 0) ||
+         (size >= 144 && std::memcmp(bytes + 140, "DTED", 4) == 0);
+}
+
 std::string format_megapixels(double pixels) {
   char text[32];
   std::snprintf(text, sizeof text, "%.1f", pixels / 1e6);
@@ -187,6 +197,10 @@ RgbImage decode_image(const std::uint8_t* bytes, std::size_t size, const std::st
     rewritten = image_sanitize::strip_png_ancillary_chunks(bytes, size);
     bytes = rewritten.data();
     size = rewritten.size();
+  }
+
+  if (has_dicom_or_dted_signature(bytes, size)) {
+    fail(name, "cannot decode " + format_name + " data (it also carries a DICOM or DTED signature)");
   }
 
   silence_opencv_logging();

@@ -154,6 +154,21 @@ std::optional<std::uint64_t> byte_size(const std::vector<std::int64_t>& shape, D
   return bytes;
 }
 
+// Whether the non-zero dimensions multiply to an int64. byte_size() stops at a 0 dimension, so a
+// zero-element tensor could otherwise pass with dimensions whose product overflows in
+// TensorInfo::numel(), which multiplies them in order.
+bool element_count_fits(const std::vector<std::int64_t>& shape) {
+  constexpr auto kMax = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+  std::uint64_t count = 1;
+  for (std::int64_t dim : shape) {
+    const auto d = static_cast<std::uint64_t>(dim);
+    if (d == 0) continue;
+    if (count > kMax / d) return false;
+    count *= d;
+  }
+  return true;
+}
+
 TensorInfo read_tensor(const std::string& path, const std::string& name, const Json& entry,
                        std::size_t data_size) {
   const std::string tensor = quote_name(name);
@@ -171,6 +186,9 @@ TensorInfo read_tensor(const std::string& path, const std::string& name, const J
                                 " with dtype " + dtype_name(info.dtype);
   const std::optional<std::uint64_t> needed = byte_size(info.shape, info.dtype);
   if (!needed) fail(path, described + " has a byte size that overflows 64 bits");
+  if (!element_count_fits(info.shape)) {
+    fail(path, described + " has an element count that overflows 64 bits");
+  }
   if (*needed != span.end - span.begin) {
     fail(path, described + " needs " + std::to_string(*needed) + " bytes but data_offsets " +
                    span_to_string(span.begin, span.end) + " span " +

@@ -1,6 +1,7 @@
 #include "vitscope/validation.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -35,6 +36,25 @@ std::vector<std::string> split_csv_line(const std::string& line) {
   return fields;
 }
 
+// A field for an error message: control bytes (a quoted field keeps '\r') written as \xNN so that
+// the message stays on one line, and cut to a readable length.
+std::string printable_field(const std::string& field) {
+  constexpr std::size_t kMaxShown = 40;
+  std::string out;
+  for (std::size_t i = 0; i < field.size() && i < kMaxShown; ++i) {
+    const auto c = static_cast<unsigned char>(field[i]);
+    if (c < 0x20 || c == 0x7F) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\x%02X", c);
+      out += escaped;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (field.size() > kMaxShown) out += "...";
+  return out;
+}
+
 }  // namespace
 
 std::vector<LabelledImage> read_labelled_csv(const std::string& csv_path, const std::string& image_dir) {
@@ -63,7 +83,7 @@ std::vector<LabelledImage> read_labelled_csv(const std::string& csv_path, const 
       out.push_back({(folder / fields[file_col]).string(), index});
     } catch (const std::exception&) {
       throw ConfigError(csv_path + ": line " + std::to_string(number) + ": class_index '" +
-                        fields[class_col] + "' is not a non-negative integer");
+                        printable_field(fields[class_col]) + "' is not a non-negative integer");
     }
   }
   if (out.empty()) throw ConfigError(csv_path + ": no labelled images");

@@ -2,8 +2,8 @@
 // operations so the double weights, and hence the rounded integers, are bit-identical.
 //
 // PIL is built without FMA; contracting a*b+c into one fused operation here would change the
-// rounding of the filter weights, so contraction is turned off for this file.
-#pragma GCC optimize("fp-contract=off")
+// rounding of the filter weights, so the build compiles this file with -ffp-contract=off
+// (CMakeLists.txt; a GCC pragma would not bind clang).
 
 #include "preprocess/resample_coeffs.hpp"
 

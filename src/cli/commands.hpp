@@ -25,5 +25,7 @@ Subcommand add_models_command(CLI::App& app);
 Subcommand add_bench_command(CLI::App& app);
 Subcommand add_compare_command(CLI::App& app);
 Subcommand add_validate_command(CLI::App& app);
+Subcommand add_batch_command(CLI::App& app);
+Subcommand add_merge_command(CLI::App& app);
 
 }  // namespace vitscope::cli

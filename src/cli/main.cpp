@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
       cli::add_bench_command(app),
       cli::add_compare_command(app),
       cli::add_validate_command(app),
+      cli::add_batch_command(app),
+      cli::add_merge_command(app),
   };
   try {
     app.parse(argc, argv);

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Benchmark of `vitscope batch`, measured rather than claimed:
+#   1. throughput of `batch` on a folder of --count photos (default 1000: the 100 ImageNet photos of
+#      ../shared/images/imagenet-100, hard-linked under distinct names) at --batch 1 and 8, against
+#      the pure model throughput `vitscope bench` measures at the same batch size and model threads
+#      (--threads, a comma-separated list; default 2,1: both cores on the model, and one core left
+#      to the decode thread);
+#   2. peak resident memory (/usr/bin/time -v) of `batch` on --count and on --large files (default
+#      10000): it must not grow with the folder;
+#   3. a sharded run: --shards processes (default 4) started by GNU parallel, one model thread each,
+#      joined by `vitscope merge --expect`, must give exactly the file of one unsharded run (cmp).
+#
+#   scripts/bench_batch.sh [--build-dir build] [--count 1000] [--large 10000] [--threads 2,1]
+#                          [--shards 4] [--topk 5]
+#
+# Folders, result files and logs go to .cache/bench_batch/. The machine should be otherwise idle:
+# other work on the same cores shows up in every number. A quick check that it all works:
+#   scripts/bench_batch.sh --count 100 --large 300
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build_dir="$repo/build"
+count=1000
+large=10000
+thread_counts=2,1
+shards=4
+topk=5
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --build-dir) build_dir="$2"; shift 2 ;;
+    --count) count="$2"; shift 2 ;;
+    --large) large="$2"; shift 2 ;;
+    --threads) thread_counts="$2"; shift 2 ;;
+    --shards) shards="$2"; shift 2 ;;
+    --topk) topk="$2"; shift 2 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    *) echo "bench_batch.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+
+vitscope="$build_dir/vitscope"
+photos="$repo/../shared/images/imagenet-100"
+cache="$repo/.cache/bench_batch"
+for need in "$vitscope" "$photos" /usr/bin/time; do
+  [[ -e "$need" ]] || { echo "bench_batch.sh: missing $need (build vitscope; ../shared beside the repo; apt-get install time)" >&2; exit 1; }
+done
+command -v parallel >/dev/null || { echo "bench_batch.sh: GNU parallel is missing (apt-get install parallel)" >&2; exit 1; }
+mkdir -p "$cache"
+
+# A folder of n photos: images_<n>/part_<k>/<i>_<photo>, 1000 per part, hard links to one copy of
+# the originals (distinct paths, the same bytes).
+make_folder() {
+  local n="$1" dir="$cache/images_$1"
+  if [[ -f "$dir/.complete" ]]; then echo "$dir"; return; fi
+  rm -rf "$dir" "$cache/originals"
+  mkdir -p "$cache/originals"
+  cp "$photos"/*.JPEG "$cache/originals/"
+  local originals=("$cache/originals"/*.JPEG) i
+  local part src name
+  for ((i = 0; i < n; i++)); do
+    printf -v part '%s/part_%03d' "$dir" $((i / 1000))
+    [[ $((i % 1000)) -eq 0 ]] && mkdir -p "$part"
+    src="${originals[$((i % ${#originals[@]}))]}"
+    printf -v name '%s/%06d_%s' "$part" "$i" "${src##*/}"
+    ln "$src" "$name"
+  done
+  touch "$dir/.complete"
+  echo "$dir"
+}
+
+# Median images/s of the forward pass alone: model_rate <batch> <threads> <iterations>.
+model_rate() {
+  "$vitscope" bench --batch "$1" --threads "$2" --iterations "$3" --format json |
+    sed -n 's/.*"median_ms_per_image":\([0-9.]*\).*/\1/p' | awk '{ printf "%.2f", 1000 / $1 }'
+}
+
+# Runs batch under /usr/bin/time: batch_run <folder> <out> <batch> <threads> <log>; prints
+# "<images/s of the run> <wall s> <peak RSS MB>".
+batch_run() {
+  local dir="$1" out="$2" batch="$3" threads="$4" log="$5"
+  rm -f "$out"
+  /usr/bin/time -v "$vitscope" batch "$dir" --out "$out" --batch "$batch" --threads "$threads" \
+    --topk "$topk" --quiet 2>"$log"
+  local rate wall rss
+  rate=$(sed -n 's/^vitscope batch: .* (\([0-9.]*\) images\/s).*/\1/p' "$log")
+  wall=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, t, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + t[i]; print s }' "$log")
+  rss=$(awk -F': ' '/Maximum resident set size/ { printf "%.1f", $2 / 1024 }' "$log")
+  echo "$rate $wall $rss"
+}
+
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+small_dir=$(make_folder "$count")
+large_dir=$(make_folder "$large")
+
+echo
+echo "| batch | threads | model alone (vitscope bench) img/s | vitscope batch img/s | batch / model | wall s | peak RSS MB |"
+echo "|---:|---:|---:|---:|---:|---:|---:|"
+IFS=, read -r -a threads_list <<<"$thread_counts"
+first_threads="${threads_list[0]}"
+for threads in "${threads_list[@]}"; do
+  for batch in 1 8; do
+    iterations=$([[ $batch -eq 1 ]] && echo 60 || echo 12)
+    model=$(model_rate "$batch" "$threads" "$iterations")
+    name="batch${batch}_t$threads"
+    read -r rate wall rss < <(batch_run "$small_dir" "$cache/$name.csv" "$batch" "$threads" "$cache/$name.log")
+    ratio=$(awk -v a="$rate" -v b="$model" 'BEGIN { printf "%.3f", a / b }')
+    echo "| $batch | $threads | $model | $rate | $ratio | $wall | $rss |"
+  done
+done
+# Batch size and threads must not change a single byte of the results.
+for result in "$cache"/batch*_t*.csv; do
+  cmp -s "$result" "$cache/batch8_t$first_threads.csv" ||
+    { echo "bench_batch.sh: FAILED: $result differs from batch8_t$first_threads.csv" >&2; exit 1; }
+done
+
+echo
+echo "| files | batch | threads | img/s | wall s | peak RSS MB |"
+echo "|---:|---:|---:|---:|---:|---:|"
+small_log="$cache/batch8_t$first_threads.log"
+small_rss=$(awk -F': ' '/Maximum resident set size/ { printf "%.1f", $2 / 1024 }' "$small_log")
+small_rate=$(sed -n 's/^vitscope batch: .* (\([0-9.]*\) images\/s).*/\1/p' "$small_log")
+small_wall=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, t, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + t[i]; print s }' "$small_log")
+echo "| $count | 8 | $first_threads | $small_rate | $small_wall | $small_rss |"
+read -r rate wall rss < <(batch_run "$large_dir" "$cache/large.csv" 8 "$first_threads" "$cache/large.log")
+echo "| $large | 8 | $first_threads | $rate | $wall | $rss |"
+
+echo
+rm -f "$cache"/shard_*.csv "$cache/merged.csv"
+start=$(date +%s.%N)
+# Exit status 1 only means some inputs failed; anything above is a real failure.
+parallel --halt now,fail=1 -j "$shards" \
+  "'$vitscope' batch '$small_dir' --threads 1 --batch 8 --topk $topk --quiet --shard {}/$shards --out '$cache/shard_{}.csv' 2>'$cache/shard_{}.log' || [ \$? -eq 1 ]" \
+  ::: $(seq 1 "$shards")
+end=$(date +%s.%N)
+"$vitscope" merge "$cache/merged.csv" "$cache"/shard_*.csv --expect "$small_dir" 2>"$cache/merge.log" ||
+  { cat "$cache/merge.log" >&2; exit 1; }
+sharded_rate=$(awk -v n="$count" -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", n / (b - a) }')
+if cmp -s "$cache/merged.csv" "$cache/batch8_t$first_threads.csv"; then same="identical (cmp)"; else same="DIFFERENT"; fi
+rows=$(($(wc -l < "$cache/merged.csv") - 1))
+echo "sharded: $shards processes x 1 model thread (GNU parallel), $count files in $(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }') s" \
+     "($sharded_rate images/s including model loads); merged $rows rows: $same to the unsharded run"
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+[[ "$same" == "identical (cmp)" ]] || exit 1

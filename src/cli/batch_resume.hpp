@@ -1,0 +1,45 @@
+#pragma once
+// Starting or resuming a result file. A run appends to it; --resume skips the inputs that already
+// have an ok row, drops the error rows of earlier runs (those inputs are tried again) and cuts off a
+// partial last record, so a completed resumed file holds each input once.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_set>
+
+#include "cli/batch_output.hpp"
+#include "cli/batch_row.hpp"
+
+namespace vitscope::cli {
+
+struct PreviousResults {
+  std::unordered_set<std::string> done;  // paths with an ok row
+  std::uint64_t error_rows = 0;          // rows with status error (their inputs are retried)
+  ResultFileScan scan;
+};
+
+// What this run expects of an earlier run's rows.
+struct ResultExpectations {
+  RowFormat format;
+  std::string model;
+  std::optional<std::size_t> predictions;  // classes per ok row, when known
+  bool resume = false;
+};
+
+// Reads the file without changing it. Without resume a file with content is refused; with resume
+// its header must be this run's and every ok row must come from the same model with the same number
+// of classes. OutputError otherwise, naming the file.
+PreviousResults read_previous_results(const std::string& path, const ResultExpectations& expect);
+
+struct OpenedResults {
+  std::unique_ptr<ResultFileWriter> writer;
+  PreviousResults previous;
+};
+
+// Locks the file, reads it as above and makes it ready for appending: the header written when
+// missing, error rows removed (the file rewritten to a temporary that is renamed over it), a partial
+// last record cut off.
+OpenedResults open_results(const std::string& path, const ResultExpectations& expect);
+
+}  // namespace vitscope::cli

@@ -26,6 +26,17 @@ namespace fs = std::filesystem;
 
 inline std::string deit_tiny_model() { return shared_path("models/deit_tiny_patch16_224.safetensors"); }
 
+// A 2-block ViT with random weights and 16 classes from the golden data: for the tests of files,
+// resuming and sharding, where any deterministic model will do and DeiT-Tiny would make the runs
+// under the sanitizers slow.
+inline std::string tiny_model() { return data_path("vit/tokens197.safetensors"); }
+
+// The arguments of `vitscope batch` over one folder with one model, writing to `out`.
+inline std::string batch_args(const std::string& model, const fs::path& dir, const fs::path& out,
+                              const std::string& extra = "") {
+  return "batch " + quote(dir.string()) + " --model " + quote(model) + " --out " + quote(out.string()) + " " + extra;
+}
+
 // The 100 shared ImageNet photos, sorted by path.
 inline std::vector<fs::path> shared_photos() {
   const fs::path dir = shared_path("images/imagenet-100");
@@ -214,23 +225,30 @@ inline const std::map<std::string, std::string>& photo_digests() {
   return digests;
 }
 
-// One plain run (--batch 8, CSV, top-5) over the shared photos: each photo's record without its
-// path, by the photo's SHA-256. Every other run must reproduce these records exactly.
-inline const std::map<std::string, std::string>& reference_records() {
-  static const std::map<std::string, std::string> reference = [] {
-    const fs::path out = fresh_dir("batch_reference") / "reference.csv";
-    const RunResult run = run_vitscope("batch " + quote(shared_path("images/imagenet-100")) + " --model " +
-                                       quote(deit_tiny_model()) + " --batch 8 --quiet --out " + quote(out.string()));
-    INFO(run.err);
-    REQUIRE(run.status == 0);
-    const ResultRecords results = read_records(out);
-    REQUIRE(results.records.size() == 100);
-    std::map<std::string, std::string> by_digest;
-    for (const std::string& record : results.records)
-      by_digest[row_fields(results.header, record).at("sha256")] = without_path(record);
-    return by_digest;
-  }();
-  return reference;
+// Photos the DeiT-Tiny tests use (the first of the shared photos), and all of them for the tiny model.
+constexpr int kDeitPhotos = 24;
+
+// One plain run (--batch 8, CSV, top-5) of a model (deit_tiny_model() or tiny_model()) over the
+// shared photos: each photo's record without its path, by the photo's SHA-256. Every other run of
+// that model must reproduce these records exactly.
+inline const std::map<std::string, std::string>& reference_records(const std::string& model) {
+  static std::map<std::string, std::map<std::string, std::string>> by_model;
+  if (by_model.count(model)) return by_model.at(model);
+  const bool deit = model == deit_tiny_model();
+  const fs::path dir = fresh_dir(deit ? "batch_reference_deit" : "batch_reference_tiny");
+  const int photos = deit ? kDeitPhotos : 100;
+  make_photo_folder(dir / "photos", photos, 0);
+  const fs::path out = dir / "reference.csv";
+  const RunResult run = run_vitscope("batch " + quote((dir / "photos").string()) + " --model " + quote(model) +
+                                     " --batch 8 --quiet --out " + quote(out.string()));
+  INFO(run.err);
+  REQUIRE(run.status == 0);
+  const ResultRecords results = read_records(out);
+  REQUIRE(results.records.size() == static_cast<std::size_t>(photos));
+  std::map<std::string, std::string>& by_digest = by_model[model];
+  for (const std::string& record : results.records)
+    by_digest[row_fields(results.header, record).at("sha256")] = without_path(record);
+  return by_digest;
 }
 
 }  // namespace vitscope::testing

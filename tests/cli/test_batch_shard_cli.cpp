@@ -1,5 +1,6 @@
 // `vitscope batch --shard K/N` and `vitscope merge`: the shards cover the inputs exactly once, and
-// merging them gives the rows of one unsharded run; duplicates and gaps are refused.
+// merging them gives the rows of one unsharded run; duplicates and gaps are refused. The runs use
+// the tiny test ViT.
 #include <cstdint>
 
 #include "cli/batch_test_support.hpp"
@@ -67,7 +68,7 @@ TEST_CASE("batch --shard + merge: exactly the rows of one unsharded run", "[cli]
   make_photo_folder(photos / "x", 15, 0);
   make_photo_folder(photos / "y", 15, 15);
   std::ofstream(photos / "y" / "broken.jpg") << "not a JPEG";  // error rows merge like the others
-  const std::string model = " --model " + quote(deit_tiny_model());
+  const std::string model = " --model " + quote(tiny_model());
   for (const std::string ext : {"csv", "jsonl"}) {
     INFO(ext);
     const fs::path whole = dir / ("whole." + ext);
@@ -97,7 +98,7 @@ TEST_CASE("merge: duplicate rows and gaps are reported and nothing is written", 
   const fs::path dir = fresh_dir("batch_merge_problems");
   const fs::path photos = dir / "photos";
   const std::vector<fs::path> made = make_photo_folder(photos, 12, 33);
-  const std::string model = " --model " + quote(deit_tiny_model());
+  const std::string model = " --model " + quote(tiny_model());
   std::vector<std::string> shards;
   for (int k = 1; k <= 2; ++k) {
     const fs::path shard = dir / ("s" + std::to_string(k) + ".csv");

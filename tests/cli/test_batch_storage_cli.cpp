@@ -1,6 +1,6 @@
 // `vitscope batch` against a hostile file system: unreadable inputs, symlink loops, files that change
 // during the run, a result file on a full or read-only file system. Each gives a clear error and
-// every row completed before it is kept.
+// every row completed before it is kept. The runs use the tiny test ViT.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,11 +10,6 @@ using namespace vitscope::testing;
 using Catch::Matchers::Contains;
 
 namespace {
-
-std::string batch_args(const fs::path& dir, const fs::path& out, const std::string& extra = "") {
-  return "batch " + quote(dir.string()) + " --model " + quote(deit_tiny_model()) + " --out " +
-         quote(out.string()) + " " + extra;
-}
 
 // Root reads every file whatever its mode, so as root the run is made as user nobody (setpriv).
 std::string unprivileged(const std::string& command) {
@@ -52,7 +47,7 @@ TEST_CASE("batch: an unreadable file gets an error row naming the permission pro
   REQUIRE(cat.status != 0);
 
   const fs::path out = out_dir / "results.csv";
-  const RunResult run = run_shell(unprivileged(vitscope_command(batch_args(dir / "photos", out, "--batch 4"))));
+  const RunResult run = run_shell(unprivileged(vitscope_command(batch_args(tiny_model(), dir / "photos", out, "--batch 4"))));
   INFO(run.err);
   CHECK(run.status == 1);
   const ResultRecords results = read_records(out);
@@ -65,7 +60,7 @@ TEST_CASE("batch: an unreadable file gets an error row naming the permission pro
       CHECK(fields.at("error") == secret.string() + ": cannot open: Permission denied");
       CHECK(fields.at("sha256").empty());
     } else {
-      CHECK(without_path(rows.at(photo.string())) == reference_records().at(fields.at("sha256")));
+      CHECK(without_path(rows.at(photo.string())) == reference_records(tiny_model()).at(fields.at("sha256")));
     }
   }
 }
@@ -81,7 +76,7 @@ TEST_CASE("batch: symlink loops end; looping links get error rows, folders are w
   fs::create_symlink("pong.jpg", root / "ping.jpg");
   fs::create_symlink("ping.jpg", root / "pong.jpg");
   const fs::path out = dir / "results.csv";
-  const RunResult run = run_vitscope(batch_args(root, out));
+  const RunResult run = run_vitscope(batch_args(tiny_model(), root, out));
   INFO(run.err);
   CHECK(run.status == 1);
   const ResultRecords results = read_records(out);
@@ -99,16 +94,16 @@ TEST_CASE("batch: symlink loops end; looping links get error rows, folders are w
 
 TEST_CASE("batch: files deleted, truncated or replaced during the run", "[cli][batch][storage]") {
   const fs::path dir = fresh_dir("batch_changing");
-  const std::vector<fs::path> photos = make_photo_folder(dir / "photos", 60, 0);
+  const std::vector<fs::path> photos = make_photo_folder(dir / "photos", 200, 0);
   const fs::path out = dir / "results.csv";
   // One image per batch on one thread: reading stays a few images ahead of the written rows (the
   // pipeline's window), so the last files are still unread when the first rows appear.
-  BackgroundRun run(batch_args(dir / "photos", out, "--batch 1 --threads 1 --decode-threads 1"));
+  BackgroundRun run(batch_args(tiny_model(), dir / "photos", out, "--batch 1 --threads 1 --decode-threads 1"));
   wait_for_records(out, 1, run);
-  const fs::path& deleted = photos[55];
-  const fs::path& truncated = photos[56];
-  const fs::path& replaced = photos[57];
-  const fs::path& now_text = photos[58];
+  const fs::path& deleted = photos[190];
+  const fs::path& truncated = photos[191];
+  const fs::path& replaced = photos[192];
+  const fs::path& now_text = photos[193];
   fs::remove(deleted);
   const std::string jpeg = read_file(truncated);
   std::ofstream(truncated, std::ios::binary | std::ios::trunc) << jpeg.substr(0, jpeg.size() / 2);
@@ -120,7 +115,7 @@ TEST_CASE("batch: files deleted, truncated or replaced during the run", "[cli][b
 
   const ResultRecords results = read_records(out);
   const auto rows = records_by_path(results);
-  REQUIRE(rows.size() == 60);
+  REQUIRE(rows.size() == 200);
   auto field = [&](const fs::path& p, const char* name) { return row_fields(results.header, rows.at(p.string())).at(name); };
   CHECK(field(deleted, "error") == deleted.string() + ": cannot open: No such file or directory");
   CHECK(field(truncated, "status") == "error");
@@ -129,27 +124,27 @@ TEST_CASE("batch: files deleted, truncated or replaced during the run", "[cli][b
   CHECK(field(now_text, "error") == now_text.string() + ": not an image (unrecognised content)");
   // The replaced file is classified as what it holds now, under its own name.
   CHECK(field(replaced, "sha256") == sha256sum(replaced));
-  CHECK(without_path(rows.at(replaced.string())) == reference_records().at(sha256sum(replaced)));
-  for (std::size_t i = 0; i < 55; ++i)
-    CHECK(without_path(rows.at(photos[i].string())) == reference_records().at(field(photos[i], "sha256")));
+  CHECK(without_path(rows.at(replaced.string())) == reference_records(tiny_model()).at(sha256sum(replaced)));
+  for (std::size_t i = 0; i < 190; ++i)
+    CHECK(without_path(rows.at(photos[i].string())) == reference_records(tiny_model()).at(field(photos[i], "sha256")));
 }
 
 TEST_CASE("batch: a full disk stops the run with a clear error, keeps whole rows; --resume completes", "[cli][batch][storage]") {
   const fs::path dir = fresh_dir("batch_full_disk");
-  const std::vector<fs::path> photos = make_photo_folder(dir / "photos", 40, 10);
+  const std::vector<fs::path> photos = make_photo_folder(dir / "photos", 60, 10);
   const fs::path reference = dir / "reference.csv";
-  REQUIRE(run_vitscope(batch_args(dir / "photos", reference, "--batch 2 --quiet")).status == 0);
+  REQUIRE(run_vitscope(batch_args(tiny_model(), dir / "photos", reference, "--batch 2 --quiet")).status == 0);
   const fs::path mount = dir / "mnt";
   fs::create_directories(mount);
   const std::string out = (mount / "results.csv").string();
-  // An 8 KiB tmpfs holds about 20 of the 40 rows.
+  // An 8 KiB tmpfs holds about 30 of the 60 rows.
   const RunResult r = in_mount_namespace(dir,
       "mount -t tmpfs -o size=8k tmpfs " + quote(mount.string()) + " || exit 90\n" +
-      vitscope_command(batch_args(dir / "photos", out, "--batch 2 --quiet")) + " 2>" + quote((dir / "full.err").string()) +
+      vitscope_command(batch_args(tiny_model(), dir / "photos", out, "--batch 2 --quiet")) + " 2>" + quote((dir / "full.err").string()) +
       "; echo $? >" + quote((dir / "full.status").string()) + "\n" +
       "cp " + quote(out) + " " + quote((dir / "after_full.csv").string()) + "\n" +
       "mount -o remount,size=1m " + quote(mount.string()) + " || exit 91\n" +
-      vitscope_command(batch_args(dir / "photos", out, "--batch 2 --quiet --resume")) + " 2>" +
+      vitscope_command(batch_args(tiny_model(), dir / "photos", out, "--batch 2 --quiet --resume")) + " 2>" +
       quote((dir / "resume.err").string()) + "; echo $? >" + quote((dir / "resume.status").string()) + "\n" +
       "cp " + quote(out) + " " + quote((dir / "after_resume.csv").string()) + "\n");
   INFO(r.out << r.err);
@@ -182,12 +177,12 @@ TEST_CASE("batch: a read-only result location is refused, the file left as it wa
   const std::string other = (mount / "other.csv").string();
   const RunResult r = in_mount_namespace(dir,
       "mount -t tmpfs -o size=1m tmpfs " + quote(mount.string()) + " || exit 90\n" +
-      vitscope_command(batch_args(dir / "few", out, "--quiet")) + " || exit 91\n" +
+      vitscope_command(batch_args(tiny_model(), dir / "few", out, "--quiet")) + " || exit 91\n" +
       "cp " + quote(out) + " " + quote((dir / "before.csv").string()) + "\n" +
       "mount -o remount,ro " + quote(mount.string()) + " || exit 92\n" +
-      vitscope_command(batch_args(dir / "more", out, "--resume")) + " 2>" + quote((dir / "resume.err").string()) +
+      vitscope_command(batch_args(tiny_model(), dir / "more", out, "--resume")) + " 2>" + quote((dir / "resume.err").string()) +
       "; echo $? >" + quote((dir / "resume.status").string()) + "\n" +
-      vitscope_command(batch_args(dir / "more", other, "")) + " 2>" + quote((dir / "new.err").string()) +
+      vitscope_command(batch_args(tiny_model(), dir / "more", other)) + " 2>" + quote((dir / "new.err").string()) +
       "; echo $? >" + quote((dir / "new.status").string()) + "\n" +
       "cp " + quote(out) + " " + quote((dir / "after.csv").string()) + "\n");
   INFO(r.out << r.err);

@@ -64,12 +64,19 @@ class VitModel final : public ImageClassifier {
   VitModel();
   struct Weights;
   struct Workspace;
+  // logits[n, classes] ← the layer stack on images[n, 3, H, W] (contiguous), with the positional
+  // embedding pos for their grid, in workspace ws, on pool (null: this thread only).
+  void forward_images(const float* images, int n, int H, int W, const xt::xtensor<float, 2>& pos,
+                      Workspace& ws, ThreadPool* pool, StageProfile* profile,
+                      AttentionMaps* attention, float* logits);
+  Workspace& workspace(std::size_t index);
+
   ModelSpec spec_;
   VitConfig config_;
   ThreadPool* pool_ = nullptr;
   StageProfile* profile_ = nullptr;
   std::unique_ptr<Weights> weights_;
-  std::unique_ptr<Workspace> workspace_;
+  std::vector<std::unique_ptr<Workspace>> workspaces_;  // [0] for whole batches, [t] for thread t's images
 };
 
 // pos[T0, D] laid out as prefix tokens then a grid_h × grid_w grid → [prefix + out_h·out_w, D]:

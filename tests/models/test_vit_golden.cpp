@@ -66,11 +66,16 @@ TEST_CASE("ViT logits and attention match PyTorch on every golden case", "[model
   CHECK(model->config().width == std::stoi(meta.at("width")));
   CHECK(model->num_classes() == std::stoi(meta.at("num_classes")));
 
+  // Recording attention runs the images together through each layer; without, each runs alone
+  // (one per thread): both must match PyTorch.
   AttentionMaps attention;
   const xt::xtensor<float, 2> logits = model->forward(input_of(c), &attention);
   const auto logit_diff = max_abs_difference(logits, c.io.load_f32("logits"));
   INFO("worst |logit - PyTorch| = " << logit_diff.max_abs << " at flat index " << logit_diff.where);
   CHECK(logit_diff.max_abs <= kLogitTolerance);
+  const auto plain_diff = max_abs_difference(model->forward(input_of(c)), c.io.load_f32("logits"));
+  INFO("without attention maps: worst |logit - PyTorch| = " << plain_diff.max_abs);
+  CHECK(plain_diff.max_abs <= kLogitTolerance);
 
   REQUIRE(static_cast<int>(attention.size()) == model->config().depth);
   for (std::size_t layer = 0; layer < attention.size(); ++layer) {
@@ -80,19 +85,33 @@ TEST_CASE("ViT logits and attention match PyTorch on every golden case", "[model
   }
 }
 
-TEST_CASE("A batch gives each image the logits it gets alone", "[models][vit]") {
+TEST_CASE("A batch gives each image exactly the logits it gets alone", "[models][vit]") {
+  // 5 images on 2 threads: 4 run side by side, one per thread, the fifth through the layers on both
+  // threads; with attention maps all 5 run together. All three ways must agree bit for bit.
   GoldenCase c = open_case("square");
-  ThreadPool pool(2);
+  const int threads = GENERATE(1, 2);
+  CAPTURE(threads);
+  ThreadPool pool(threads);
   auto model = VitModel::load(c.weights, c.spec, &pool);
-  const xt::xtensor<float, 4> batch = input_of(c);
-  REQUIRE(batch.shape(0) == 2);
+  const xt::xtensor<float, 4> pair = input_of(c);
+  REQUIRE(pair.shape(0) == 2);
+  const std::size_t image_size = pair.size() / 2;
+  xt::xtensor<float, 4> batch = xt::xtensor<float, 4>::from_shape({5, 3, pair.shape(2), pair.shape(3)});
+  for (std::size_t i = 0; i < batch.size(); ++i)  // images 2..4: the two inputs shifted and scaled
+    batch.data()[i] = pair.data()[i % pair.size()] * (1.0f + 0.1f * static_cast<float>(i / pair.size())) +
+                      0.05f * static_cast<float>(i / image_size);
   const xt::xtensor<float, 2> together = model->forward(batch);
+  AttentionMaps attention;
+  const xt::xtensor<float, 2> with_maps = model->forward(batch, &attention);
   for (std::size_t b = 0; b < batch.shape(0); ++b) {
     xt::xtensor<float, 4> one = xt::xtensor<float, 4>::from_shape({1, 3, batch.shape(2), batch.shape(3)});
-    std::copy(batch.begin() + static_cast<std::ptrdiff_t>(b * one.size()),
-              batch.begin() + static_cast<std::ptrdiff_t>((b + 1) * one.size()), one.begin());
+    std::copy(batch.data() + b * image_size, batch.data() + (b + 1) * image_size, one.data());
     const xt::xtensor<float, 2> alone = model->forward(one);
-    for (std::size_t k = 0; k < alone.shape(1); ++k) CHECK(alone(0, k) == Approx(together(b, k)).margin(1e-6));
+    CAPTURE(b);
+    for (std::size_t k = 0; k < alone.shape(1); ++k) {
+      CHECK(alone(0, k) == together(b, k));
+      CHECK(with_maps(b, k) == together(b, k));
+    }
   }
 }
 

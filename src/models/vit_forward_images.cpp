@@ -1,11 +1,10 @@
-// The ViT forward pass over a batch, on the project's kernels. Activations live in one workspace
-// that is sized once per (batch, tokens) and reused, so the layers themselves never allocate.
+// The ViT layer stack over a group of images, on the project's kernels. Activations live in a
+// workspace that is sized once per (images, tokens) and reused, so the layers never allocate.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 
 #include "models/vit_weights.hpp"
-#include "vitscope/error.hpp"
 #include "vitscope/kernels/gelu.hpp"
 #include "vitscope/kernels/layernorm.hpp"
 #include "vitscope/kernels/softmax.hpp"
@@ -15,12 +14,9 @@ namespace vitscope {
 
 namespace {
 
-// patches[B·gh·gw, 3·P·P] ← image[B, 3, H, W], each row ordered (channel, ky, kx) like the conv weight.
-void extract_patches(const xt::xtensor<float, 4>& images, int P, float* patches) {
-  const int B = static_cast<int>(images.shape(0)), H = static_cast<int>(images.shape(2)),
-            W = static_cast<int>(images.shape(3));
+// patches[B·gh·gw, 3·P·P] ← images[B, 3, H, W], each row ordered (channel, ky, kx) like the conv weight.
+void extract_patches(const float* src, int B, int H, int W, int P, float* patches) {
   const int gh = H / P, gw = W / P;
-  const float* src = images.data();
   for (int b = 0; b < B; ++b)
     for (int py = 0; py < gh; ++py)
       for (int px = 0; px < gw; ++px) {
@@ -40,51 +36,27 @@ void add_rows(float* dst, const float* src, std::size_t n) {
 
 }  // namespace
 
-xt::xtensor<float, 2> VitModel::forward(const xt::xtensor<float, 4>& batch) {
-  return forward(batch, nullptr);
-}
-
-xt::xtensor<float, 2> VitModel::forward(const xt::xtensor<float, 4>& batch,
-                                        AttentionMaps* attention) {
+void VitModel::forward_images(const float* images, int B, int H, int W,
+                              const xt::xtensor<float, 2>& pos_embed, Workspace& ws, ThreadPool* pool,
+                              StageProfile* profile, AttentionMaps* attention, float* logits) {
   const VitConfig& c = config_;
-  Weights& w = *weights_;
-  const int B = static_cast<int>(batch.shape(0)), P = c.patch_size;
-  const int H = static_cast<int>(batch.shape(2)), W = static_cast<int>(batch.shape(3));
-  if (batch.shape(1) != 3 || H % P != 0 || W % P != 0 || H == 0 || W == 0)
-    throw ConfigError("input of shape [" + std::to_string(B) + "," + std::to_string(batch.shape(1)) +
-                      "," + std::to_string(H) + "," + std::to_string(W) +
-                      "]: expected [batch,3,H,W] with H and W multiples of " + std::to_string(P));
+  const Weights& w = *weights_;  // shared by the threads that run images side by side: read only
+  const int P = c.patch_size;
   const int gh = H / P, gw = W / P, grid = gh * gw, prefix = c.prefix_tokens;
   const int T = prefix + grid, D = c.width, heads = c.heads, hd = c.head_dim();
-  if (!workspace_) workspace_ = std::make_unique<Workspace>();
-  Workspace& ws = *workspace_;
   ws.reserve(c, B, T, grid);
-
-  // Positional embedding for this grid (resampled once per new grid size).
-  const xt::xtensor<float, 2>* pos = &w.pos_embed;
-  if (gh != c.pos_grid_h || gw != c.pos_grid_w) {
-    auto key = std::make_pair(gh, gw);
-    auto it = w.resampled_pos_embed.find(key);
-    if (it == w.resampled_pos_embed.end())
-      it = w.resampled_pos_embed
-               .emplace(key, resample_position_embedding(w.pos_embed, prefix, c.pos_grid_h,
-                                                         c.pos_grid_w, gh, gw,
-                                                         c.pos_embed_antialias))
-               .first;
-    pos = &it->second;
-  }
 
   // Tokens: x[b] = [cls, (dist,) patch_embed(patches)] + pos.
   {
-    ScopedStage stage(profile_, "patch embedding");
-    extract_patches(batch, P, ws.patches.data());
+    ScopedStage stage(profile, "patch embedding");
+    extract_patches(images, B, H, W, P, ws.patches.data());
     for (int b = 0; b < B; ++b) {
       float* xb = ws.x.data() + static_cast<std::size_t>(b) * T * D;
       w.patch_embed.apply(ws.patches.data() + static_cast<std::size_t>(b) * grid * 3 * P * P, 3 * P * P,
-                            grid, xb + static_cast<std::size_t>(prefix) * D, D, false, false, pool_);
+                            grid, xb + static_cast<std::size_t>(prefix) * D, D, false, false, pool);
       if (!w.cls_token.empty()) std::copy(w.cls_token.begin(), w.cls_token.end(), xb);
       if (!w.dist_token.empty()) std::copy(w.dist_token.begin(), w.dist_token.end(), xb + D);
-      add_rows(xb, pos->data(), static_cast<std::size_t>(T) * D);
+      add_rows(xb, pos_embed.data(), static_cast<std::size_t>(T) * D);
     }
   }
   if (attention) attention->clear();
@@ -93,13 +65,13 @@ xt::xtensor<float, 2> VitModel::forward(const xt::xtensor<float, 4>& batch,
   for (const VitBlockWeights& block : w.blocks) {
     // x += proj(attention(norm1(x)))
     {
-      ScopedStage stage(profile_, "layernorm");
+      ScopedStage stage(profile, "layernorm");
       kernels::layernorm(ws.x.data(), D, ws.normed.data(), D, rows, D, block.norm1.gamma.data(),
-                         block.norm1.beta.data(), c.layernorm_eps, pool_);
+                         block.norm1.beta.data(), c.layernorm_eps, pool);
     }
     {
-      ScopedStage stage(profile_, "qkv");
-      block.qkv.apply(ws.normed.data(), D, rows, ws.qkv.data(), 3 * D, false, false, pool_);
+      ScopedStage stage(profile, "qkv");
+      block.qkv.apply(ws.normed.data(), D, rows, ws.qkv.data(), 3 * D, false, false, pool);
     }
     // One task per (image, head, block of query rows): scores = q·kᵀ/√d, softmax, then p·v into the
     // head's columns. Rows are split so that there are a few tasks per thread even when the heads
@@ -107,7 +79,7 @@ xt::xtensor<float, 2> VitModel::forward(const xt::xtensor<float, 4>& batch,
     // that the task count is a multiple of the thread count where it can be (9 equal tasks on 2
     // threads would leave one idle for a ninth of the time).
     const int pairs = B * heads;
-    const int threads = pool_ ? pool_->size() : 1;
+    const int threads = pool ? pool->size() : 1;
     const int max_blocks = std::max(1, T / 24);
     int blocks = std::min(max_blocks, (4 * threads + pairs - 1) / pairs);
     for (int candidate = blocks; candidate <= std::min(max_blocks, 2 * blocks); ++candidate)
@@ -140,9 +112,9 @@ xt::xtensor<float, 2> VitModel::forward(const xt::xtensor<float, 4>& batch,
       }
     };
     {
-      ScopedStage stage(profile_, "attention");
-      if (pool_)
-        pool_->run(pairs * blocks, attend);
+      ScopedStage stage(profile, "attention");
+      if (pool)
+        pool->run(pairs * blocks, attend);
       else
         for (int task = 0; task < pairs * blocks; ++task) attend(task);
     }
@@ -155,48 +127,46 @@ xt::xtensor<float, 2> VitModel::forward(const xt::xtensor<float, 4>& batch,
       attention->push_back(std::move(maps));
     }
     {
-      ScopedStage stage(profile_, "proj");
-      block.proj.apply(ws.attended.data(), D, rows, ws.x.data(), D, false, true, pool_);
+      ScopedStage stage(profile, "proj");
+      block.proj.apply(ws.attended.data(), D, rows, ws.x.data(), D, false, true, pool);
     }
     // x += fc2(gelu(fc1(norm2(x))))
     {
-      ScopedStage stage(profile_, "layernorm");
+      ScopedStage stage(profile, "layernorm");
       kernels::layernorm(ws.x.data(), D, ws.normed.data(), D, rows, D, block.norm2.gamma.data(),
-                         block.norm2.beta.data(), c.layernorm_eps, pool_);
+                         block.norm2.beta.data(), c.layernorm_eps, pool);
     }
     {
-      ScopedStage stage(profile_, "fc1+gelu");
-      block.fc1.apply(ws.normed.data(), D, rows, ws.hidden.data(), c.mlp_hidden, true, false, pool_);
+      ScopedStage stage(profile, "fc1+gelu");
+      block.fc1.apply(ws.normed.data(), D, rows, ws.hidden.data(), c.mlp_hidden, true, false, pool);
     }
     {
-      ScopedStage stage(profile_, "fc2");
-      block.fc2.apply(ws.hidden.data(), c.mlp_hidden, rows, ws.x.data(), D, false, true, pool_);
+      ScopedStage stage(profile, "fc2");
+      block.fc2.apply(ws.hidden.data(), c.mlp_hidden, rows, ws.x.data(), D, false, true, pool);
     }
   }
 
   // Pooling and the classifier head(s).
-  ScopedStage head_stage(profile_, "norm, pooling, head");
+  ScopedStage head_stage(profile, "norm, pooling, head");
   const float* gamma = w.final_norm.gamma.data();
   const float* beta = w.final_norm.beta.data();
   float* pooled = ws.pooled.data();
   const int ld_image = T * D;  // stride from one image's token to the same token of the next
-  xt::xtensor<float, 2> logits = xt::xtensor<float, 2>::from_shape(
-      {static_cast<std::size_t>(B), static_cast<std::size_t>(c.num_classes)});
   switch (c.pooling) {
     case VitPooling::ClassToken:
-      kernels::layernorm(ws.x.data(), ld_image, pooled, D, B, D, gamma, beta, c.layernorm_eps, pool_);
+      kernels::layernorm(ws.x.data(), ld_image, pooled, D, B, D, gamma, beta, c.layernorm_eps, pool);
       break;
     case VitPooling::Distilled:
-      kernels::layernorm(ws.x.data(), ld_image, pooled, D, B, D, gamma, beta, c.layernorm_eps, pool_);
+      kernels::layernorm(ws.x.data(), ld_image, pooled, D, B, D, gamma, beta, c.layernorm_eps, pool);
       kernels::layernorm(ws.x.data() + D, ld_image, pooled + B * D, D, B, D, gamma, beta,
-                         c.layernorm_eps, pool_);
+                         c.layernorm_eps, pool);
       break;
     case VitPooling::Mean: {
       // timm: without fc_norm the final norm applies to every token before the mean.
       const float* tokens = ws.x.data();
       if (!c.fc_norm) {
         kernels::layernorm(ws.x.data(), D, ws.normed.data(), D, rows, D, gamma, beta,
-                           c.layernorm_eps, pool_);
+                           c.layernorm_eps, pool);
         tokens = ws.normed.data();
       }
       for (int b = 0; b < B; ++b) {
@@ -207,18 +177,17 @@ xt::xtensor<float, 2> VitModel::forward(const xt::xtensor<float, 4>& batch,
         for (int d = 0; d < D; ++d) out[d] /= static_cast<float>(grid);
       }
       if (c.fc_norm)
-        kernels::layernorm(pooled, D, pooled, D, B, D, gamma, beta, c.layernorm_eps, pool_);
+        kernels::layernorm(pooled, D, pooled, D, B, D, gamma, beta, c.layernorm_eps, pool);
       break;
     }
   }
-  w.head.apply(pooled, D, B, logits.data(), c.num_classes, false, false, pool_);
+  w.head.apply(pooled, D, B, logits, c.num_classes, false, false, pool);
   if (c.pooling == VitPooling::Distilled) {
     // Evaluation mode of a distilled DeiT: the mean of the class and distillation heads.
-    w.head_dist.apply(pooled + B * D, D, B, ws.logits.data(), c.num_classes, false, false, pool_);
-    for (std::size_t i = 0; i < logits.size(); ++i)
-      logits.data()[i] = (logits.data()[i] + ws.logits[i]) / 2;
+    w.head_dist.apply(pooled + B * D, D, B, ws.logits.data(), c.num_classes, false, false, pool);
+    for (std::size_t i = 0; i < static_cast<std::size_t>(B) * c.num_classes; ++i)
+      logits[i] = (logits[i] + ws.logits[i]) / 2;
   }
-  return logits;
 }
 
 }  // namespace vitscope

@@ -76,7 +76,7 @@ class VitModel final : public ImageClassifier {
   ThreadPool* pool_ = nullptr;
   StageProfile* profile_ = nullptr;
   std::unique_ptr<Weights> weights_;
-  std::vector<std::unique_ptr<Workspace>> workspaces_;  // [0] for whole batches, [t] for thread t's images
+  std::vector<std::unique_ptr<Workspace>> workspaces_;  // [0] for whole batches, [1 + t] for task t's images
 };
 
 // pos[T0, D] laid out as prefix tokens then a grid_h × grid_w grid → [prefix + out_h·out_w, D]:

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <atomic>
 #include <string>
-#include <vector>
 
 #include "models/vit_weights.hpp"
 #include "vitscope/error.hpp"
@@ -24,7 +23,7 @@ xt::xtensor<float, 2> VitModel::forward(const xt::xtensor<float, 4>& batch) {
 // With as many images as threads or more, each thread runs whole images on its own, one at a time:
 // one image's activations stay in that core's L2 cache (DeiT-Tiny: 0.6 MB for the MLP's hidden
 // layer, 4.8 MB for eight images), and the threads meet once per image instead of several times per
-// layer (DeiT-Tiny, batch 8, 2 cores: 15–20 → 13.7–14.6 ms per image). The images left over
+// layer (DeiT-Tiny, batch 8, 2 cores: 15.1–16.2 → 13.7–15.9 ms per image across runs). The images left over
 // (batch mod threads), a single image, and runs that record attention maps go through the layers
 // together, each layer spread over all threads. Both ways compute every image identically.
 xt::xtensor<float, 2> VitModel::forward(const xt::xtensor<float, 4>& batch,
@@ -61,12 +60,12 @@ xt::xtensor<float, 2> VitModel::forward(const xt::xtensor<float, 4>& batch,
   if (side_by_side > 0) {
     // Images are handed out one at a time, so a thread that falls behind takes fewer; task t owns
     // workspace t + 1. Only task 0's stages are timed: its sum is the wall time of this phase.
-    std::vector<Workspace*> own(static_cast<std::size_t>(threads));
-    for (int t = 0; t < threads; ++t) own[t] = &workspace(static_cast<std::size_t>(t) + 1);
+    for (int t = 0; t < threads; ++t) workspace(static_cast<std::size_t>(t) + 1);  // not by the threads
     std::atomic<int> next{0};
     auto run_images = [&](int t) {
+      Workspace& ws = *workspaces_[static_cast<std::size_t>(t) + 1];
       for (int i = next++; i < side_by_side; i = next++)
-        forward_images(batch.data() + i * image_size, 1, H, W, *pos, *own[t], nullptr,
+        forward_images(batch.data() + i * image_size, 1, H, W, *pos, ws, nullptr,
                        t == 0 ? profile_ : nullptr, nullptr,
                        logits.data() + static_cast<std::size_t>(i) * c.num_classes);
     };

@@ -3,7 +3,7 @@
 set -euo pipefail
 packages=(
   build-essential cmake pkg-config git ca-certificates curl jq
-  libopencv-dev libxtensor-dev libxsimd-dev catch2 libcli11-dev nlohmann-json3-dev libssl-dev
+  libopencv-dev libturbojpeg0-dev libxtensor-dev libxsimd-dev catch2 libcli11-dev nlohmann-json3-dev libssl-dev
   parallel clang libclang-rt-14-dev
 )
 missing=()

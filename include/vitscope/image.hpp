@@ -30,7 +30,9 @@ struct ImageLoadOptions {
   std::int64_t max_pixels = 100'000'000;  // images larger than this are refused before decoding
 };
 
-// Decodes an image: EXIF orientation applied (JPEG, PNG and TIFF; OpenCV ignores it in WebP);
+// Decodes an image, JPEG through libjpeg-turbo's TurboJPEG API (CMYK JPEG and every other format
+// through OpenCV; the pixels are the same, and nothing is printed on stderr):
+// EXIF orientation applied (JPEG, PNG and TIFF; OpenCV ignores it in WebP);
 // grayscale, alpha (dropped, as PIL's convert("RGB")), palette and 16-bit images converted to
 // 8-bit RGB, 16-bit samples as round(v / 257). Before decoding, the size in the header is checked
 // against max_pixels and the file's structure is checked for truncation, so a damaged file fails

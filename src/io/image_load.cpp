@@ -1,5 +1,6 @@
 // Reading and decoding image files into 8-bit RGB: the checks before decoding (format, header size,
-// pixel limit, completeness), OpenCV's decoder, then conversion of whatever it returns to RGB.
+// pixel limit, completeness), then TurboJPEG for JPEG files (jpeg_decode.hpp) and OpenCV's decoder
+// for the rest, whose output is converted to RGB.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +22,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "io/image_integrity.hpp"
+#include "io/jpeg_decode.hpp"
 #include "io/image_sanitize.hpp"
 #include "vitscope/error.hpp"
 #include "vitscope/image.hpp"
@@ -191,6 +194,11 @@ RgbImage decode_image(const std::uint8_t* bytes, std::size_t size, const std::st
     fail(name, "cannot decode " + format_name + " data (" + *damage + ")");
   }
   if (size > static_cast<std::size_t>(INT_MAX)) fail(name, "file is larger than 2 GiB");
+
+  if (format == ImageFormat::Jpeg) {
+    if (std::optional<RgbImage> rgb = jpeg::decode_rgb(bytes, size, name)) return std::move(*rgb);
+    // CMYK and YCCK: OpenCV's decoder below.
+  }
 
   std::vector<std::uint8_t> rewritten;
   if (format == ImageFormat::Png) {

@@ -147,8 +147,8 @@ TEST_CASE("damaged copies of the fixtures never crash the loader", "[image][erro
   ScratchDir dir;
   std::mt19937 rng(1234);
   int decoded = 0, refused = 0;
-  // libjpeg prints warnings about corrupt entropy-coded data itself (OpenCV offers no quieter
-  // handler); they are collected here rather than cluttering the test output.
+  // Nothing may reach stderr: libjpeg's warnings about corrupt entropy-coded data ("Corrupt JPEG
+  // data: ...") among them, which OpenCV's decoder used to print.
   StderrCapture capture(dir.file("stderr.txt"));
   for (const std::string& file : files) {
     const Bytes original = read_bytes(image_fixture(file));
@@ -177,16 +177,6 @@ TEST_CASE("damaged copies of the fixtures never crash the loader", "[image][erro
     }
   }
   const std::string printed = capture.text();
-  const auto lines = std::count(printed.begin(), printed.end(), '\n');
-  const auto from_libjpeg = [&] {
-    std::size_t n = 0;
-    for (std::size_t at = printed.find("Corrupt JPEG data"); at != std::string::npos;
-         at = printed.find("Corrupt JPEG data", at + 1)) {
-      ++n;
-    }
-    return n;
-  }();
-  WARN("damaged copies: " << decoded << " decoded, " << refused << " refused; " << lines
-                          << " stderr lines, " << from_libjpeg << " of them libjpeg's corrupt-data warnings");
-  CHECK(static_cast<std::size_t>(lines) == from_libjpeg);  // nothing but libjpeg's own warnings
+  WARN("damaged copies: " << decoded << " decoded, " << refused << " refused");
+  CHECK(printed.empty());
 }

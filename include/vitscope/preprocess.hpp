@@ -28,6 +28,20 @@ struct PreprocessConfig {
 // PIL's Image.resize((width, height), BILINEAR|BICUBIC) on an 8-bit RGB image.
 RgbImage pil_resize(const RgbImage& image, int width, int height, Interpolation interpolation);
 
+// A rectangle of pixels: columns [left, left + width), rows [top, top + height).
+struct PixelRegion {
+  int left = 0;
+  int top = 0;
+  int width = 0;
+  int height = 0;
+};
+
+// The region of pil_resize(image, width, height, interpolation), computing only what it needs
+// (a centre crop resamples only the pixels it keeps); the same bytes as cropping the whole result.
+// The region must lie inside the width x height result (ConfigError otherwise).
+RgbImage pil_resize_region(const RgbImage& image, int width, int height, Interpolation interpolation,
+                           const PixelRegion& region);
+
 // The 8-bit stages: resize (shorter side to floor(size / crop_pct) for a square input; both sides to
 // floor(h / crop_pct), floor(w / crop_pct) otherwise, as timm does), then centre crop (zero padding
 // when the image is smaller than the crop, as torchvision does).

@@ -92,4 +92,15 @@ AxisCoeffs axis_coeffs(int in_size, int out_size, Interpolation interpolation) {
   return out;
 }
 
+AxisCoeffs slice(const AxisCoeffs& coeffs, int begin, int count) {
+  AxisCoeffs out;
+  out.out_size = count;
+  out.ksize = coeffs.ksize;
+  out.first.assign(coeffs.first.begin() + begin, coeffs.first.begin() + begin + count);
+  out.count.assign(coeffs.count.begin() + begin, coeffs.count.begin() + begin + count);
+  const auto k_begin = coeffs.k.begin() + static_cast<std::ptrdiff_t>(begin) * coeffs.ksize;
+  out.k.assign(k_begin, k_begin + static_cast<std::ptrdiff_t>(count) * coeffs.ksize);
+  return out;
+}
+
 }  // namespace vitscope::resample

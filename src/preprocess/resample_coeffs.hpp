@@ -23,4 +23,7 @@ struct AxisCoeffs {
 // PIL's precompute_coeffs followed by normalize_coeffs_8bpc, for the box [0, in_size).
 AxisCoeffs axis_coeffs(int in_size, int out_size, Interpolation interpolation);
 
+// Output samples [begin, begin + count) of `coeffs` alone, for computing part of a resized image.
+AxisCoeffs slice(const AxisCoeffs& coeffs, int begin, int count);
+
 }  // namespace vitscope::resample

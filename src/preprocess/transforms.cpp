@@ -1,5 +1,6 @@
 // torchvision's eval transforms on top of pil_resize: Resize, CenterCrop, ToTensor, Normalize,
 // with the sizes timm's transforms_imagenet_eval derives from input size and crop_pct.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -32,42 +33,35 @@ int round_half_even_half(int d) {
   return floor_half % 2 == 0 ? floor_half : floor_half + 1;
 }
 
-// torchvision's center_crop: zero padding (left/top get the smaller half) when the image is smaller
-// than the crop, then a crop at int(round((size - crop) / 2)).
-RgbImage center_crop(const RgbImage& image, int crop_height, int crop_width) {
-  int height = static_cast<int>(image.shape()[0]);
-  int width = static_cast<int>(image.shape()[1]);
-  int pad_top = 0, pad_left = 0;
-  if (crop_width > width || crop_height > height) {
-    pad_left = crop_width > width ? (crop_width - width) / 2 : 0;
-    pad_top = crop_height > height ? (crop_height - height) / 2 : 0;
-    const int pad_right = crop_width > width ? (crop_width - width + 1) / 2 : 0;
-    const int pad_bottom = crop_height > height ? (crop_height - height + 1) / 2 : 0;
-    width += pad_left + pad_right;
-    height += pad_top + pad_bottom;
-  }
-  const int top = round_half_even_half(height - crop_height);
-  const int left = round_half_even_half(width - crop_width);
+// torchvision's center_crop of a height x width image: zero padding (left/top get the smaller
+// half) when the image is smaller than the crop, then a crop at int(round((size - crop) / 2)) of
+// the padded image. Returns where the image's pixels land in the crop: `kept` in image coordinates,
+// copied to (left, top) of the crop; empty when no pixel does.
+struct CropPlacement {
+  PixelRegion kept;
+  int left = 0;
+  int top = 0;
+};
 
-  RgbImage out = RgbImage::from_shape(
-      {static_cast<std::size_t>(crop_height), static_cast<std::size_t>(crop_width), 3});
-  out.fill(0);
-  // Output pixel (y, x) is padded-image pixel (top + y, left + x), i.e. source pixel
-  // (top + y - pad_top, left + x - pad_left) when that lies inside the source.
-  const int src_height = static_cast<int>(image.shape()[0]);
-  const int src_width = static_cast<int>(image.shape()[1]);
-  for (int y = 0; y < crop_height; ++y) {
-    const int sy = top + y - pad_top;
-    if (sy < 0 || sy >= src_height) continue;
-    const int x_begin = std::max(0, pad_left - left);
-    const int x_end = std::min(crop_width, src_width + pad_left - left);
-    if (x_begin >= x_end) continue;
-    const std::uint8_t* src = image.data() + (static_cast<std::size_t>(sy) * src_width +
-                                              (left + x_begin - pad_left)) * 3;
-    std::uint8_t* dst = out.data() + (static_cast<std::size_t>(y) * crop_width + x_begin) * 3;
-    std::copy(src, src + static_cast<std::size_t>(x_end - x_begin) * 3, dst);
-  }
-  return out;
+CropPlacement center_crop_placement(int height, int width, int crop_height, int crop_width) {
+  const int pad_left = crop_width > width ? (crop_width - width) / 2 : 0;
+  const int pad_top = crop_height > height ? (crop_height - height) / 2 : 0;
+  const int pad_right = crop_width > width ? (crop_width - width + 1) / 2 : 0;
+  const int pad_bottom = crop_height > height ? (crop_height - height + 1) / 2 : 0;
+  const int top = round_half_even_half(height + pad_top + pad_bottom - crop_height);
+  const int left = round_half_even_half(width + pad_left + pad_right - crop_width);
+  // Crop pixel (y, x) is padded pixel (top + y, left + x), i.e. image pixel
+  // (top + y - pad_top, left + x - pad_left) when that lies inside the image.
+  const int x_begin = std::max(0, pad_left - left);
+  const int x_end = std::min(crop_width, width + pad_left - left);
+  const int y_begin = std::max(0, pad_top - top);
+  const int y_end = std::min(crop_height, height + pad_top - top);
+  CropPlacement placement;
+  if (x_begin >= x_end || y_begin >= y_end) return placement;
+  placement.kept = {left + x_begin - pad_left, top + y_begin - pad_top, x_end - x_begin, y_end - y_begin};
+  placement.left = x_begin;
+  placement.top = y_begin;
+  return placement;
 }
 
 }  // namespace
@@ -104,9 +98,28 @@ RgbImage resize_and_crop(const RgbImage& image, const PreprocessConfig& config) 
     target = {static_cast<int>(std::floor(config.input_height / config.crop_pct)),
               static_cast<int>(std::floor(config.input_width / config.crop_pct))};
   }
-  // At the same size torchvision skips the resize; pil_resize returns the image unchanged then.
-  const RgbImage resized = pil_resize(image, target.width, target.height, config.interpolation);
-  return center_crop(resized, config.input_height, config.input_width);
+  // Only the pixels the crop keeps are resampled (at the same size torchvision skips the resize,
+  // and the region is merely copied).
+  const CropPlacement placement =
+      center_crop_placement(target.height, target.width, config.input_height, config.input_width);
+  const PixelRegion& kept = placement.kept;
+  const bool fills_crop = kept.width == config.input_width && kept.height == config.input_height;
+  if (fills_crop) {
+    return pil_resize_region(image, target.width, target.height, config.interpolation, kept);
+  }
+  RgbImage out = RgbImage::from_shape({static_cast<std::size_t>(config.input_height),
+                                       static_cast<std::size_t>(config.input_width), 3});
+  out.fill(0);
+  if (kept.width == 0) return out;
+  const RgbImage pixels =
+      pil_resize_region(image, target.width, target.height, config.interpolation, kept);
+  for (int y = 0; y < kept.height; ++y) {
+    const std::uint8_t* src = pixels.data() + static_cast<std::size_t>(y) * kept.width * 3;
+    std::uint8_t* dst = out.data() + (static_cast<std::size_t>(placement.top + y) * config.input_width +
+                                      placement.left) * 3;
+    std::copy(src, src + static_cast<std::size_t>(kept.width) * 3, dst);
+  }
+  return out;
 }
 
 xt::xtensor<float, 3> normalize_image(const RgbImage& image, const std::array<float, 3>& mean,

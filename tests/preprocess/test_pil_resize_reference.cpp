@@ -143,3 +143,43 @@ TEST_CASE("pil_resize refuses empty sizes", "[preprocess]") {
   CHECK_THROWS_AS(pil_resize(image, 0, 4, Interpolation::Bicubic), ConfigError);
   CHECK_THROWS_AS(pil_resize(image, 4, -1, Interpolation::Bilinear), ConfigError);
 }
+
+TEST_CASE("pil_resize_region equals the same region of the scalar transcription", "[preprocess]") {
+  // Random regions of random resizes, with the width or the height (or both) unchanged in some:
+  // then only the other pass runs, or none, and the region is cut from the source.
+  std::mt19937 rng(404);
+  std::uniform_int_distribution<int> side(1, 120);
+  std::uint32_t seed = 500;
+  for (int trial = 0; trial < 80; ++trial) {
+    const int in_w = side(rng), in_h = side(rng);
+    const int out_w = trial % 4 == 1 ? in_w : side(rng);
+    const int out_h = trial % 4 == 2 ? in_h : trial % 8 == 3 ? in_h : side(rng);
+    const int width = std::uniform_int_distribution<int>(1, out_w)(rng);
+    const int height = std::uniform_int_distribution<int>(1, out_h)(rng);
+    const int left = std::uniform_int_distribution<int>(0, out_w - width)(rng);
+    const int top = std::uniform_int_distribution<int>(0, out_h - height)(rng);
+    const auto interpolation = trial % 2 ? Interpolation::Bicubic : Interpolation::Bilinear;
+    const RgbImage image = random_image(in_h, in_w, seed++);
+    const RgbImage whole = reference_resize(image, out_w, out_h, interpolation);
+    const RgbImage region = pil_resize_region(image, out_w, out_h, interpolation, {left, top, width, height});
+    INFO(in_w << "x" << in_h << " -> " << out_w << "x" << out_h << ", region " << width << "x"
+              << height << " at (" << left << ", " << top << "), " << interpolation_name(interpolation));
+    REQUIRE(region.shape()[0] == static_cast<std::size_t>(height));
+    REQUIRE(region.shape()[1] == static_cast<std::size_t>(width));
+    int mismatches = 0;
+    for (int y = 0; y < height; ++y) {
+      for (int x = 0; x < width; ++x) {
+        for (int c = 0; c < 3; ++c) mismatches += region(y, x, c) != whole(top + y, left + x, c);
+      }
+    }
+    CHECK(mismatches == 0);
+  }
+}
+
+TEST_CASE("pil_resize_region refuses regions outside the result", "[preprocess]") {
+  const RgbImage image = random_image(10, 12, 2);
+  CHECK_THROWS_AS(pil_resize_region(image, 8, 6, Interpolation::Bicubic, {1, 0, 8, 6}), ConfigError);
+  CHECK_THROWS_AS(pil_resize_region(image, 8, 6, Interpolation::Bicubic, {0, -1, 8, 6}), ConfigError);
+  CHECK_THROWS_AS(pil_resize_region(image, 8, 6, Interpolation::Bicubic, {0, 0, 0, 6}), ConfigError);
+  CHECK(pil_resize_region(image, 8, 6, Interpolation::Bicubic, {7, 5, 1, 1}).size() == 3);
+}

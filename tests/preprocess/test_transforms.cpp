@@ -96,6 +96,34 @@ TEST_CASE("a crop larger than the image pads with zeros, the smaller half before
   CHECK(mismatches == 0);
 }
 
+TEST_CASE("a crop that pads one axis and cuts the other keeps the right pixels", "[preprocess]") {
+  // A 100x40 image with crop_pct 1.25 on a 32 target: resized to 62x25, the rows padded 3 before
+  // and 4 after, the columns cut from left = round((62 - 32) / 2) = 15. Portrait likewise.
+  for (const bool portrait : {false, true}) {
+    INFO((portrait ? "portrait" : "landscape"));
+    const RgbImage image = portrait ? random_image(100, 40, 9) : random_image(40, 100, 9);
+    const RgbImage resized = portrait ? pil_resize(image, 25, 62, Interpolation::Bicubic)
+                                      : pil_resize(image, 62, 25, Interpolation::Bicubic);
+    const RgbImage out = resize_and_crop(image, square(32, 1.25));
+    REQUIRE(out.shape()[0] == 32);
+    REQUIRE(out.shape()[1] == 32);
+    int mismatches = 0;
+    for (int y = 0; y < 32; ++y) {
+      for (int x = 0; x < 32; ++x) {
+        const int padded = portrait ? x : y, cut = portrait ? y : x;
+        const bool inside = padded >= 3 && padded < 28;
+        for (int c = 0; c < 3; ++c) {
+          const int expected = !inside ? 0
+                               : portrait ? resized(cut + 15, padded - 3, c)
+                                          : resized(padded - 3, cut + 15, c);
+          mismatches += out(y, x, c) != expected;
+        }
+      }
+    }
+    CHECK(mismatches == 0);
+  }
+}
+
 TEST_CASE("a non-square input resizes both sides independently", "[preprocess]") {
   PreprocessConfig config;
   config.input_height = 48;

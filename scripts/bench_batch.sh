@@ -3,15 +3,18 @@
 #   1. throughput of `batch` on a folder of --count photos (default 1000: the 100 ImageNet photos of
 #      ../shared/images/imagenet-100, hard-linked under distinct names) at --batch 1 and 8, against
 #      the pure model throughput `vitscope bench` measures at the same batch size and model threads
-#      (--threads, a comma-separated list; default 2,1: both cores on the model, and one core left
-#      to the decode thread);
+#      (--threads, a comma-separated list; default 2,1: both cores on the model, where the images
+#      are prepared on the model's threads between batches, and one core left to the decode
+#      thread). Each pair is measured --repeats times (default 3), alternating model and batch so
+#      that both see the same machine, and the medians are compared: on a shared machine single
+#      runs swing by ±10%;
 #   2. peak resident memory (/usr/bin/time -v) of `batch` on --count and on --large files (default
 #      10000): it must not grow with the folder;
 #   3. a sharded run: --shards processes (default 4) started by GNU parallel, one model thread each,
 #      joined by `vitscope merge --expect`, must give exactly the file of one unsharded run (cmp).
 #
 #   scripts/bench_batch.sh [--build-dir build] [--count 1000] [--large 10000] [--threads 2,1]
-#                          [--shards 4] [--topk 5]
+#                          [--repeats 3] [--shards 4] [--topk 5]
 #
 # Folders, result files and logs go to .cache/bench_batch/. The machine should be otherwise idle:
 # other work on the same cores shows up in every number. A quick check that it all works:
@@ -25,6 +28,7 @@ large=10000
 thread_counts=2,1
 shards=4
 topk=5
+repeats=3
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --build-dir) build_dir="$2"; shift 2 ;;
@@ -32,8 +36,9 @@ while [[ $# -gt 0 ]]; do
     --large) large="$2"; shift 2 ;;
     --threads) thread_counts="$2"; shift 2 ;;
     --shards) shards="$2"; shift 2 ;;
+    --repeats) repeats="$2"; shift 2 ;;
     --topk) topk="$2"; shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "bench_batch.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -93,18 +98,28 @@ small_dir=$(make_folder "$count")
 large_dir=$(make_folder "$large")
 
 echo
-echo "| batch | threads | model alone (vitscope bench) img/s | vitscope batch img/s | batch / model | wall s | peak RSS MB |"
-echo "|---:|---:|---:|---:|---:|---:|---:|"
+# The median of the numbers given as arguments.
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+echo "| batch | threads | model alone (vitscope bench) img/s | vitscope batch img/s | batch / model | range of the $repeats paired ratios | wall s | peak RSS MB |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
 IFS=, read -r -a threads_list <<<"$thread_counts"
 first_threads="${threads_list[0]}"
 for threads in "${threads_list[@]}"; do
   for batch in 1 8; do
     iterations=$([[ $batch -eq 1 ]] && echo 60 || echo 12)
-    model=$(model_rate "$batch" "$threads" "$iterations")
     name="batch${batch}_t$threads"
-    read -r rate wall rss < <(batch_run "$small_dir" "$cache/$name.csv" "$batch" "$threads" "$cache/$name.log")
+    models=() rates=() ratios=() walls=() rsses=()
+    for ((r = 0; r < repeats; r++)); do
+      model=$(model_rate "$batch" "$threads" "$iterations")
+      read -r rate wall rss < <(batch_run "$small_dir" "$cache/$name.csv" "$batch" "$threads" "$cache/$name.log")
+      models+=("$model") rates+=("$rate") walls+=("$wall") rsses+=("$rss")
+      ratios+=("$(awk -v a="$rate" -v b="$model" 'BEGIN { printf "%.3f", a / b }')")
+    done
+    model=$(median "${models[@]}") rate=$(median "${rates[@]}")
     ratio=$(awk -v a="$rate" -v b="$model" 'BEGIN { printf "%.3f", a / b }')
-    echo "| $batch | $threads | $model | $rate | $ratio | $wall | $rss |"
+    range="$(printf '%s\n' "${ratios[@]}" | sort -g | head -1)–$(printf '%s\n' "${ratios[@]}" | sort -g | tail -1)"
+    echo "| $batch | $threads | $model | $rate | $ratio | $range | $(median "${walls[@]}") | $(median "${rsses[@]}") |"
   done
 done
 # Batch size and threads must not change a single byte of the results.

@@ -23,7 +23,7 @@ struct BatchOptions {
   std::string out;
   int topk = 5;
   int batch = 8;
-  int decode_threads = 0;  // 0: one per four model threads, at least one
+  int decode_threads = -1;  // 0: on the model's threads; -1: chosen from the model threads and cores
   bool resume = false;
   std::string shard;
   bool fail_fast = false;
@@ -111,8 +111,15 @@ int run_batch(const BatchOptions& options) {
 
   PipelineOptions pipeline;
   pipeline.batch_size = options.batch;
-  pipeline.decode_threads = options.decode_threads > 0 ? options.decode_threads
-                                                       : std::max(1, (loaded.pool->size() + 3) / 4);
+  // By default, when the model has every core, images are prepared on its threads between
+  // forward passes; otherwise one decode thread per four model threads runs beside it.
+  const int model_threads = loaded.pool->size();
+  if (options.decode_threads == 0 || (options.decode_threads < 0 && model_threads >= hardware_threads())) {
+    pipeline.prepare_pool = loaded.pool.get();
+  } else {
+    pipeline.decode_threads =
+        options.decode_threads > 0 ? options.decode_threads : std::max(1, (model_threads + 3) / 4);
+  }
   pipeline.load.max_pixels = static_cast<std::int64_t>(options.max_megapixels * 1e6);
   pipeline.fail_fast = options.fail_fast;
   const InterruptFlag interrupt;
@@ -123,8 +130,11 @@ int run_batch(const BatchOptions& options) {
     std::cerr << "vitscope batch: " << count_of(paths.size(), "image") << " to classify"
               << (done_earlier > 0 ? " (" + std::to_string(done_earlier) + " done earlier)" : "")
               << " with " << expect.model << ", batch " << options.batch << ", "
-              << count_of(static_cast<std::size_t>(loaded.pool->size()), "model thread") << ", "
-              << count_of(static_cast<std::size_t>(pipeline.decode_threads), "decode thread") << '\n';
+              << count_of(static_cast<std::size_t>(model_threads), "model thread") << ", "
+              << (pipeline.prepare_pool
+                      ? std::string("images prepared on the model threads between batches")
+                      : count_of(static_cast<std::size_t>(pipeline.decode_threads), "decode thread"))
+              << '\n';
   Progress progress(paths.size(), Progress::mode_for_stderr(options.quiet), options.progress_every,
                     std::cerr);
   ResultSink sink(paths, loaded, expect.format, options.topk, *results.writer, progress);
@@ -158,8 +168,10 @@ Subcommand add_batch_command(CLI::App& app) {
   cmd->add_option("--topk,-k", o->topk, "Classes per image")->check(CLI::Range(1, 100000))->capture_default_str();
   cmd->add_option("--batch,-b", o->batch, "Images per forward pass")->check(CLI::Range(1, 4096))->capture_default_str();
   cmd->add_option("--decode-threads", o->decode_threads,
-                  "Threads reading and decoding images (default: one per four model threads, at least one)")
-      ->check(CLI::Range(1, 1024));
+                  "Threads reading and decoding images beside the model; 0: none, the images are prepared on the "
+                  "model's threads between batches (default: 0 when the model's threads take every core, otherwise "
+                  "one per four model threads)")
+      ->check(CLI::Range(0, 1024));
   cmd->add_flag("--resume", o->resume,
                 "Complete an existing result file: skip inputs with an ok row, retry the failed ones");
   cmd->add_option("--shard", o->shard,

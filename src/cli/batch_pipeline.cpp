@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <exception>
 #include <mutex>
 #include <optional>
@@ -44,10 +45,14 @@ class Pipeline {
 
   void run() {
     const auto start = Clock::now();
-    stats_.decode_threads = std::max(1, options_.decode_threads);
+    stats_.prepared_on_model_threads = options_.prepare_pool != nullptr;
+    stats_.decode_threads = options_.prepare_pool ? options_.prepare_pool->size()
+                                                  : std::max(1, options_.decode_threads);
     std::thread writer([this] { write_loop(); });
     std::vector<std::thread> workers;
-    for (int t = 0; t < stats_.decode_threads; ++t) workers.emplace_back([this] { decode_loop(); });
+    if (!options_.prepare_pool) {
+      for (int t = 0; t < stats_.decode_threads; ++t) workers.emplace_back([this] { decode_loop(); });
+    }
 
     std::exception_ptr model_error;
     try {
@@ -119,6 +124,39 @@ class Pipeline {
     return images;
   }
 
+  // Without decode threads: the prepared images of [first, end), preparing the next chunk of
+  // inputs on the pool when they run out. A chunk of at least four images per thread keeps the
+  // threads evenly loaded (images differ in size), and one image's CPU time is small next to a
+  // forward pass, so the cores are never left idle for long.
+  std::vector<PreparedImage> prepare_here(std::size_t first, std::size_t end) {
+    ThreadPool& pool = *options_.prepare_pool;
+    const std::size_t prepared_end = ahead_first_ + ahead_.size();
+    if (end > prepared_end) {
+      const std::size_t chunk = std::max(batch_, 4 * static_cast<std::size_t>(pool.size()));
+      const std::size_t to = std::min(paths_.size(), std::max(end, prepared_end + chunk));
+      std::vector<PreparedImage> fresh(to - prepared_end);
+      const PreprocessConfig& config = model_.spec().preprocess;
+      const auto start = Clock::now();
+      pool.run(static_cast<int>(fresh.size()), [&](int i) {
+        fresh[static_cast<std::size_t>(i)] =
+            prepare_image(paths_[prepared_end + static_cast<std::size_t>(i)], options_.load, config);
+      });
+      stats_.model_waiting += seconds_since(start);
+      for (PreparedImage& image : fresh) {
+        stats_.prepare += image.times;
+        ahead_.push_back(std::move(image));
+      }
+      stats_.prepared += fresh.size();
+    }
+    std::vector<PreparedImage> images;
+    for (std::size_t i = first; i < end; ++i) {
+      images.push_back(std::move(ahead_.front()));
+      ahead_.pop_front();
+      ++ahead_first_;
+    }
+    return images;
+  }
+
   void model_loop() {
     const PreprocessConfig& config = model_.spec().preprocess;
     const auto height = static_cast<std::size_t>(config.input_height);
@@ -130,7 +168,8 @@ class Pipeline {
         return;
       }
       const std::size_t end = std::min(paths_.size(), first + batch_);
-      std::vector<PreparedImage> images = take(first, end);
+      std::vector<PreparedImage> images =
+          options_.prepare_pool ? prepare_here(first, end) : take(first, end);
 
       const auto start = Clock::now();
       std::vector<std::size_t> good;
@@ -204,6 +243,9 @@ class Pipeline {
   std::mutex mutex_;  // guards the slots, the counters below and stats_.prepare
   std::condition_variable slot_ready_, space_free_;
   std::vector<Slot> slots_;    // input i lives in slot i % window_
+  // Without decode threads: inputs [ahead_first_, ahead_first_ + ahead_.size()), prepared.
+  std::deque<PreparedImage> ahead_;
+  std::size_t ahead_first_ = 0;
   std::size_t next_claim_ = 0;  // next input a worker will take
   std::size_t consumed_ = 0;    // inputs taken by the model thread
   bool stopping_ = false;

@@ -3,6 +3,9 @@
 //
 //   decode workers (read, SHA-256, decode, preprocess; separate threads from the model's pool)
 //     → a window of prepared images, at most queue_batches × batch_size ahead of the model
+//   or, when the model's threads already take every core (PipelineOptions::prepare_pool), the
+//   same preparation on the model's own threads, a chunk of images at a time between forward
+//   passes: a decode thread would only take a core from the model mid-pass and evict its caches
 //     → the model thread (the caller): batches of batch_size inputs in input order, forward pass,
 //       rows formatted
 //     → a bounded queue of formatted batches → the writer thread (append + fdatasync)
@@ -23,6 +26,9 @@ namespace vitscope::cli {
 struct PipelineOptions {
   int batch_size = 8;
   int decode_threads = 1;
+  // When set (the model's pool), images are prepared on it between forward passes and there are
+  // no decode threads.
+  ThreadPool* prepare_pool = nullptr;
   int queue_batches = 3;  // prepared images held ahead of the model, in batches (at least 2)
   ImageLoadOptions load;
   bool fail_fast = false;                     // stop after the batch holding the first failure
@@ -55,10 +61,14 @@ struct PipelineStats {
   double seconds = 0;              // wall time of the run
   std::size_t prepared = 0;        // inputs read and decoded (some may not reach the model)
   PrepareTimes prepare;            // summed over the decode workers
-  int decode_threads = 1;
+  int decode_threads = 1;          // threads preparing images (the model's, with prepare_pool)
+  bool prepared_on_model_threads = false;
+  // When set (the model's pool), images are prepared on it between forward passes and there are
+  // no decode threads.
+  ThreadPool* prepare_pool = nullptr;
   std::size_t modelled = 0;  // inputs through the model thread
   double model = 0;          // forward passes (and top-k, formatting)
-  double model_waiting = 0;  // model thread waiting for prepared images
+  double model_waiting = 0;  // model thread waiting for prepared images (or preparing them)
   double write = 0;          // appends, fdatasync included
 };
 

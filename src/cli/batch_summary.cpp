@@ -37,13 +37,21 @@ std::string batch_summary(const PipelineStats& s, const SummaryContext& context)
   const char* slowest = "model";
   if (decode_stage > model_stage && decode_stage >= write_stage) slowest = "reading and decoding";
   else if (write_stage > model_stage) slowest = "writing";
+  const std::string where =
+      s.prepared_on_model_threads
+          ? "on the " + count_of(static_cast<std::size_t>(s.decode_threads), "model thread") +
+                " between batches"
+          : "on " + count_of(static_cast<std::size_t>(s.decode_threads), "decode thread");
+  char waited[96];
+  std::snprintf(waited, sizeof waited,
+                s.prepared_on_model_threads ? "the model's threads spent %.1f s preparing images"
+                                            : "the model waited %.1f s for images",
+                s.model_waiting);
   std::snprintf(line, sizeof line,
                 "time per image: read %.2f ms, sha256 %.2f ms, decode %.2f ms, preprocess %.2f ms "
-                "(on %s), model %.2f ms, write %.2f ms; slowest stage: %s "
-                "(the model waited %.1f s for images)\n",
+                "(%s), model %.2f ms, write %.2f ms; slowest stage: %s (%s)\n",
                 ms_per(p.read, s.prepared), ms_per(p.hash, s.prepared), ms_per(p.decode, s.prepared),
-                ms_per(p.preprocess, s.prepared), count_of(static_cast<std::size_t>(s.decode_threads), "decode thread").c_str(),
-                model_stage, write_stage, slowest, s.model_waiting);
+                ms_per(p.preprocess, s.prepared), where.c_str(), model_stage, write_stage, slowest, waited);
   text += line;
 
   switch (s.stop) {

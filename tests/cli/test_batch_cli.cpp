@@ -79,7 +79,9 @@ TEST_CASE("batch: the rows do not depend on the batch size, the threads or the d
   const fs::path dir = fresh_dir("batch_invariance");
   make_photo_folder(dir / "photos", 11, 12);
   const RunResult one = run_vitscope(batch_args(deit_tiny_model(), dir / "photos", dir / "b1.csv", "--batch 1 --threads 1 --quiet"));
-  const RunResult eight = run_vitscope(batch_args(deit_tiny_model(), dir / "photos", dir / "b8.csv", "--batch 8 --threads 2 --quiet"));
+  // --decode-threads 0: the images are prepared on the model's threads between batches.
+  const RunResult eight = run_vitscope(
+      batch_args(deit_tiny_model(), dir / "photos", dir / "b8.csv", "--batch 8 --threads 2 --decode-threads 0 --quiet"));
   const RunResult three = run_vitscope(
       batch_args(deit_tiny_model(), dir / "photos", dir / "b3.csv", "--batch 3 --threads 2 --decode-threads 3 --quiet"));
   INFO(one.err << eight.err << three.err);
@@ -90,6 +92,8 @@ TEST_CASE("batch: the rows do not depend on the batch size, the threads or the d
   CHECK(read_records(dir / "b1.csv").records.size() == 11);
   CHECK(read_file(dir / "b8.csv") == reference);
   CHECK(read_file(dir / "b3.csv") == reference);
+  CHECK(eight.err.find("(on the 2 model threads between batches)") != std::string::npos);
+  CHECK(three.err.find("(on 3 decode threads)") != std::string::npos);
 }
 
 TEST_CASE("batch: each bad file gets its own error row; no result lands on another file", "[cli][batch]") {

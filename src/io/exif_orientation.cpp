@@ -70,7 +70,8 @@ int jpeg_orientation(const std::uint8_t* bytes, std::size_t size) {
     if (*marker == 0xD9 || *marker == 0xDA) return 1;  // EOI, or the first scan: no more metadata
     const auto length = b.u16be(pos);
     if (!length || *length < 2 || !b.has(pos, *length)) return 1;
-    if (*marker == 0xE1 && b.starts_with(pos + 2, "Exif\0\0", 6)) {
+    // The segment's length counts its own 2 bytes; the body follows "Exif\0\0" inside it.
+    if (*marker == 0xE1 && *length >= 2 + 6 && b.starts_with(pos + 2, "Exif\0\0", 6)) {
       const std::size_t body = pos + 2 + 6;
       return tiff_orientation(Bytes(b.data() + body, pos + *length - body));
     }

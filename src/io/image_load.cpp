@@ -11,7 +11,6 @@
 #include <cstdio>
 #include <cstring>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -196,7 +195,10 @@ RgbImage decode_image(const std::uint8_t* bytes, std::size_t size, const std::st
   if (size > static_cast<std::size_t>(INT_MAX)) fail(name, "file is larger than 2 GiB");
 
   if (format == ImageFormat::Jpeg) {
-    if (std::optional<RgbImage> rgb = jpeg::decode_rgb(bytes, size, name)) return std::move(*rgb);
+    // The size libjpeg will decode, checked too in case it differs from the header read above.
+    const jpeg::Header jpeg_header = jpeg::read_header(bytes, size, name);
+    check_pixel_limit(name, jpeg_header.width, jpeg_header.height, options.max_pixels);
+    if (!jpeg_header.cmyk) return jpeg::decode_rgb(bytes, size, name, jpeg_header);
     // CMYK and YCCK: OpenCV's decoder below.
   }
 

@@ -47,21 +47,23 @@ void check(int status, const std::string& name) {
 
 }  // namespace
 
-std::optional<RgbImage> decode_rgb(const std::uint8_t* bytes, std::size_t size,
-                                   const std::string& name) {
+Header read_header(const std::uint8_t* bytes, std::size_t size, const std::string& name) {
   if (size > static_cast<std::size_t>(ULONG_MAX)) throw ImageError(name + ": file is too large");
-  const auto length = static_cast<unsigned long>(size);
   int width = 0, height = 0, subsampling = 0, colorspace = 0;
-  check(tjDecompressHeader3(decompressor(name), bytes, length, &width, &height, &subsampling,
-                            &colorspace),
+  check(tjDecompressHeader3(decompressor(name), bytes, static_cast<unsigned long>(size), &width,
+                            &height, &subsampling, &colorspace),
         name);
-  if (colorspace == TJCS_CMYK || colorspace == TJCS_YCCK) return std::nullopt;
+  return {width, height, colorspace == TJCS_CMYK || colorspace == TJCS_YCCK};
+}
 
+RgbImage decode_rgb(const std::uint8_t* bytes, std::size_t size, const std::string& name,
+                    const Header& header) {
   RgbImage image = RgbImage::from_shape(
-      {static_cast<std::size_t>(height), static_cast<std::size_t>(width), 3});
+      {static_cast<std::size_t>(header.height), static_cast<std::size_t>(header.width), 3});
   // Flags 0: accurate integer IDCT and fancy upsampling, libjpeg's defaults, as OpenCV and PIL
   // decode. The completeness checks before decoding have refused truncated files.
-  check(tjDecompress2(decompressor(name), bytes, length, image.data(), width, 0, height, TJPF_RGB, 0),
+  check(tjDecompress2(decompressor(name), bytes, static_cast<unsigned long>(size), image.data(),
+                      header.width, 0, header.height, TJPF_RGB, 0),
         name);
   return exif::apply_orientation(std::move(image), exif::jpeg_orientation(bytes, size));
 }

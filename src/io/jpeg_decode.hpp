@@ -5,16 +5,25 @@
 // stderr. The EXIF orientation is applied as OpenCV applies it.
 #include <cstddef>
 #include <cstdint>
-#include <optional>
 #include <string>
 
 #include "vitscope/image.hpp"
 
 namespace vitscope::jpeg {
 
-// The decoded, oriented image; nullopt for CMYK and YCCK files, which TurboJPEG cannot convert to
-// RGB (OpenCV's decoder handles them). Throws ImageError "<name>: cannot decode JPEG data (...)".
-std::optional<RgbImage> decode_rgb(const std::uint8_t* bytes, std::size_t size,
-                                   const std::string& name);
+struct Header {
+  int width = 0;   // as stored, before the EXIF orientation
+  int height = 0;
+  bool cmyk = false;  // CMYK or YCCK: TurboJPEG cannot convert these to RGB (OpenCV's decoder can)
+};
+
+// The frame's size and colour space as libjpeg reads them. Throws ImageError
+// "<name>: cannot decode JPEG data (...)".
+Header read_header(const std::uint8_t* bytes, std::size_t size, const std::string& name);
+
+// The decoded, oriented image of a file whose header (not CMYK) was read by read_header. Throws
+// ImageError "<name>: cannot decode JPEG data (...)".
+RgbImage decode_rgb(const std::uint8_t* bytes, std::size_t size, const std::string& name,
+                    const Header& header);
 
 }  // namespace vitscope::jpeg

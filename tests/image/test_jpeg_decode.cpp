@@ -135,3 +135,18 @@ TEST_CASE("CMYK JPEG files decode to OpenCV's pixels", "[image][jpeg]") {
   CHECK(differing_bytes(image, opencv_rgb(bytes)) == 0);
   CHECK(image.shape()[1] == static_cast<std::size_t>(width));
 }
+
+TEST_CASE("an APP1 segment too short for its \"Exif\" signature is skipped", "[image][jpeg]") {
+  // Found by fuzzing: a 4-byte APP1 segment followed by the rest of "Exif\0\0" and a TIFF header
+  // whose IFD offset points 1 MiB away. Measured from the segment's end, the EXIF body's size
+  // went negative (wrapped) and the IFD was read far outside the file. libjpeg skips the stray
+  // bytes after the segment with a warning; the image decodes as without the segment.
+  const Bytes original = read_bytes(image_fixture("rgb.jpg"));
+  const std::uint8_t segment[] = {0xFF, 0xE1, 0x00, 0x04, 'E', 'x', 'i', 'f', 0, 0,
+                                  'M', 'M', 0, 42, 0x00, 0x10, 0x00, 0x00};
+  Bytes bytes(original.begin(), original.begin() + 2);  // SOI
+  bytes.insert(bytes.end(), std::begin(segment), std::end(segment));
+  bytes.insert(bytes.end(), original.begin() + 2, original.end());
+  const RgbImage image = decode_image(bytes.data(), bytes.size(), "short-exif.jpg");
+  CHECK(differing_bytes(image, opencv_rgb(original)) == 0);
+}

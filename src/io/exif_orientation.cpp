@@ -4,6 +4,7 @@
 #include <opencv2/core.hpp>
 
 #include "io/image_bytes.hpp"
+#include "io/jpeg_markers.hpp"
 
 namespace vitscope::exif {
 namespace {
@@ -61,12 +62,11 @@ int jpeg_orientation(const std::uint8_t* bytes, std::size_t size) {
   const Bytes b(bytes, size);
   std::size_t pos = 2;  // after SOI
   while (pos < b.size()) {
-    while (pos < b.size() && b.data()[pos] != 0xFF) ++pos;  // stray bytes, as libjpeg tolerates
-    while (pos < b.size() && b.data()[pos] == 0xFF) ++pos;  // fill bytes
+    pos = jpeg_markers::next_marker_code(b, pos);
     const auto marker = b.u8(pos);
     if (!marker) return 1;
     ++pos;
-    if (*marker == 0xD8 || *marker == 0x01 || (*marker >= 0xD0 && *marker <= 0xD7)) continue;
+    if (jpeg_markers::is_standalone(*marker)) continue;
     if (*marker == 0xD9 || *marker == 0xDA) return 1;  // EOI, or the first scan: no more metadata
     const auto length = b.u16be(pos);
     if (!length || *length < 2 || !b.has(pos, *length)) return 1;

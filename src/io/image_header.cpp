@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "io/image_bytes.hpp"
+#include "io/jpeg_markers.hpp"
 #include "vitscope/image.hpp"
 
 namespace vitscope {
@@ -32,13 +33,11 @@ bool is_start_of_frame(std::uint8_t marker) {
 std::optional<Size> jpeg_size(const Bytes& b) {
   std::size_t pos = 2;  // after SOI
   while (pos < b.size()) {
-    // Tolerate stray bytes between segments, as libjpeg does (with a warning).
-    while (pos < b.size() && b.data()[pos] != 0xFF) ++pos;
-    while (pos < b.size() && b.data()[pos] == 0xFF) ++pos;  // fill bytes
+    pos = jpeg_markers::next_marker_code(b, pos);
     const auto marker = b.u8(pos);
     if (!marker) return std::nullopt;
     ++pos;
-    if (*marker == 0xD8 || *marker == 0x01 || (*marker >= 0xD0 && *marker <= 0xD7)) continue;
+    if (jpeg_markers::is_standalone(*marker)) continue;
     if (*marker == 0xD9 || *marker == 0xDA) return std::nullopt;  // EOI or scan before any frame
     const auto length = b.u16be(pos);
     if (!length || *length < 2) return std::nullopt;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "io/image_bytes.hpp"
+#include "io/jpeg_markers.hpp"
 
 namespace vitscope::image_integrity {
 namespace {
@@ -30,12 +31,11 @@ std::size_t next_ff(const Bytes& b, std::size_t pos) {
 std::optional<std::string> jpeg_damage(const Bytes& b) {
   std::size_t pos = 2;
   while (true) {
-    pos = next_ff(b, pos);  // skipping stray bytes, which libjpeg tolerates
-    while (pos < b.size() && b.data()[pos] == 0xFF) ++pos;
+    pos = jpeg_markers::next_marker_code(b, pos);
     if (pos >= b.size()) return kTruncated;
     const std::uint8_t marker = b.data()[pos++];
     if (marker == 0xD9) return std::nullopt;  // EOI
-    if (marker == 0xD8 || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) continue;
+    if (jpeg_markers::is_standalone(marker)) continue;
     const auto length = b.u16be(pos);
     if (!length) return kTruncated;
     if (*length < 2) return "invalid marker segment length";

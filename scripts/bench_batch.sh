@@ -5,9 +5,11 @@
 #      the pure model throughput `vitscope bench` measures at the same batch size and model threads
 #      (--threads, a comma-separated list; default 2,1: both cores on the model, where the images
 #      are prepared on the model's threads between batches, and one core left to the decode
-#      thread). Each pair is measured --repeats times (default 3), alternating model and batch so
-#      that both see the same machine, and the medians are compared: on a shared machine single
-#      runs swing by ±10%;
+#      thread). Throughput is images over the time they took, for both: `bench` runs about as many
+#      images as the folder holds, and its all-runs rate is compared (its median-run rate, which
+#      leaves out the slow runs a long job also meets, is shown beside it). Each pair is measured
+#      --repeats times (default 3), alternating model and batch so that both see the same machine,
+#      and the medians are compared: on a shared machine single runs swing by ±10%;
 #   2. peak resident memory (/usr/bin/time -v) of `batch` on --count and on --large files (default
 #      10000): it must not grow with the folder;
 #   3. a sharded run: --shards processes (default 4) started by GNU parallel, one model thread each,
@@ -38,7 +40,7 @@ while [[ $# -gt 0 ]]; do
     --shards) shards="$2"; shift 2 ;;
     --repeats) repeats="$2"; shift 2 ;;
     --topk) topk="$2"; shift 2 ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "bench_batch.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -73,10 +75,13 @@ make_folder() {
   echo "$dir"
 }
 
-# Median images/s of the forward pass alone: model_rate <batch> <threads> <iterations>.
+# Images/s of the forward pass alone: model_rate <batch> <threads> <iterations> prints two numbers,
+# the throughput over all timed runs (the same statistic as batch's images/s: images over the time
+# they took, slow runs included) and the rate of the median run.
 model_rate() {
   "$vitscope" bench --batch "$1" --threads "$2" --iterations "$3" --format json |
-    sed -n 's/.*"median_ms_per_image":\([0-9.]*\).*/\1/p' | awk '{ printf "%.2f", 1000 / $1 }'
+    sed -n 's/.*"median_ms_per_image":\([0-9.]*\).*"images_per_second":\([0-9.]*\).*/\1 \2/p' |
+    awk '{ printf "%.2f %.2f", $2, 1000 / $1 }'
 }
 
 # Runs batch under /usr/bin/time: batch_run <folder> <out> <batch> <threads> <log>; prints
@@ -101,25 +106,27 @@ echo
 # The median of the numbers given as arguments.
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-echo "| batch | threads | model alone (vitscope bench) img/s | vitscope batch img/s | batch / model | range of the $repeats paired ratios | wall s | peak RSS MB |"
-echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| batch | threads | model alone img/s (all runs) | model alone img/s (median run) | vitscope batch img/s | batch / model (all runs) | range of the $repeats paired ratios | batch / model (median run) | wall s | peak RSS MB |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 IFS=, read -r -a threads_list <<<"$thread_counts"
 first_threads="${threads_list[0]}"
 for threads in "${threads_list[@]}"; do
   for batch in 1 8; do
-    iterations=$([[ $batch -eq 1 ]] && echo 60 || echo 12)
+    # About as many images as the batch run's folder, so both span a similar stretch of time.
+    iterations=$(( (count + batch - 1) / batch ))
     name="batch${batch}_t$threads"
-    models=() rates=() ratios=() walls=() rsses=()
+    models=() medians=() rates=() ratios=() walls=() rsses=()
     for ((r = 0; r < repeats; r++)); do
-      model=$(model_rate "$batch" "$threads" "$iterations")
+      read -r model median_run < <(model_rate "$batch" "$threads" "$iterations")
       read -r rate wall rss < <(batch_run "$small_dir" "$cache/$name.csv" "$batch" "$threads" "$cache/$name.log")
-      models+=("$model") rates+=("$rate") walls+=("$wall") rsses+=("$rss")
+      models+=("$model") medians+=("$median_run") rates+=("$rate") walls+=("$wall") rsses+=("$rss")
       ratios+=("$(awk -v a="$rate" -v b="$model" 'BEGIN { printf "%.3f", a / b }')")
     done
-    model=$(median "${models[@]}") rate=$(median "${rates[@]}")
+    model=$(median "${models[@]}") median_run=$(median "${medians[@]}") rate=$(median "${rates[@]}")
     ratio=$(awk -v a="$rate" -v b="$model" 'BEGIN { printf "%.3f", a / b }')
+    ratio_median=$(awk -v a="$rate" -v b="$median_run" 'BEGIN { printf "%.3f", a / b }')
     range="$(printf '%s\n' "${ratios[@]}" | sort -g | head -1)–$(printf '%s\n' "${ratios[@]}" | sort -g | tail -1)"
-    echo "| $batch | $threads | $model | $rate | $ratio | $range | $(median "${walls[@]}") | $(median "${rsses[@]}") |"
+    echo "| $batch | $threads | $model | $median_run | $rate | $ratio | $range | $ratio_median | $(median "${walls[@]}") | $(median "${rsses[@]}") |"
   done
 done
 # Batch size and threads must not change a single byte of the results.

@@ -1,5 +1,6 @@
 // vitscope bench: times the model's forward pass on a random batch (decode and preprocessing
-// excluded) and reports the median time per image and the achieved GFLOP/s.
+// excluded) and reports the median time per image, the throughput over all timed runs (what a
+// long job sees, slow runs included) and the achieved GFLOP/s.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -75,6 +76,9 @@ int run_bench(const BenchOptions& options) {
     model.forward(batch);
     seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
+  double total_seconds = 0;
+  for (double s : seconds) total_seconds += s;
+  const double images_per_second = options.batch * options.iterations / total_seconds;
   std::sort(seconds.begin(), seconds.end());
   const double median = seconds[seconds.size() / 2];
   const double per_image_ms = 1e3 * median / options.batch;
@@ -90,22 +94,25 @@ int run_bench(const BenchOptions& options) {
     std::snprintf(line, sizeof line,
                   "{\"model\":\"%s\",\"batch\":%d,\"threads\":%d,\"iterations\":%d,"
                   "\"median_ms_per_batch\":%.4f,\"median_ms_per_image\":%.4f,\"min_ms_per_batch\":%.4f,"
-                  "\"gflops\":%.2f,\"peak_gflops\":%.2f,\"measured_fma_gflops\":%.2f,"
+                  "\"mean_ms_per_image\":%.4f,\"images_per_second\":%.3f,\"gflops\":%.2f,\"peak_gflops\":%.2f,\"measured_fma_gflops\":%.2f,"
                   "\"fraction_of_peak\":%.4f,\"peak_how\":\"%s\",\"load_ms\":%.2f,"
                   "\"peak_rss_mb\":%.1f,\"rss_before_load_mb\":%.1f,\"weights_mb\":%.1f,"
                   "\"preprocess_ms_per_image\":%.3f,\"precision\":\"%s\"}\n",
                   model.spec().name.c_str(), options.batch, loaded.pool->size(), options.iterations,
-                  1e3 * median, per_image_ms, 1e3 * seconds.front(), gflops, peak.theoretical_gflops,
+                  1e3 * median, per_image_ms, 1e3 * seconds.front(), 1e3 / images_per_second,
+                  images_per_second, gflops, peak.theoretical_gflops,
                   peak.measured_gflops, gflops / peak.theoretical_gflops, peak.how.c_str(), load_ms,
                   rss_mb, rss_before, weights_mb, prep_ms, options.model.precision.c_str());
   } else {
     std::snprintf(line, sizeof line,
                   "%s  batch %d  threads %d  median %.3f ms/batch  %.3f ms/image  (min %.3f ms/batch, "
                   "%d runs)  %.1f GFLOP/s = %.0f%% of the %.0f GFLOP/s peak\n"
+                  "throughput over all runs: %.2f images/s (mean %.3f ms/image)\n"
                   "peak: %s; an FMA-only loop measures %.0f GFLOP/s\n",
                   model.spec().name.c_str(), options.batch, loaded.pool->size(), 1e3 * median,
                   per_image_ms, 1e3 * seconds.front(), options.iterations, gflops,
-                  100 * gflops / peak.theoretical_gflops, peak.theoretical_gflops, peak.how.c_str(),
+                  100 * gflops / peak.theoretical_gflops, peak.theoretical_gflops, images_per_second,
+                  1e3 / images_per_second, peak.how.c_str(),
                   peak.measured_gflops);
   }
   std::cout << line;
@@ -124,10 +131,17 @@ int run_bench(const BenchOptions& options) {
   if (options.profile) {
     StageProfile profile;
     model.set_profile(&profile);
+    const auto start = std::chrono::steady_clock::now();
     for (int i = 0; i < options.iterations; ++i) model.forward(batch);
+    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     model.set_profile(nullptr);
     double total = 0;
     for (const auto& [stage, s] : profile.stages()) total += s;
+    // Stage times are means over the profiled runs: compare their sum with these runs' own mean,
+    // not with the median of the timed runs above.
+    std::snprintf(line, sizeof line, "profiled runs: mean %.3f ms/batch wall, stages sum to %.3f ms/batch\n",
+                  1e3 * wall / options.iterations, 1e3 * total / options.iterations);
+    std::cout << line;
     for (const auto& [stage, s] : profile.stages()) {
       std::snprintf(line, sizeof line, "  %-22s %8.3f ms/batch  %5.1f%%\n", stage.c_str(),
                     1e3 * s / options.iterations, 100 * s / total);

@@ -59,7 +59,10 @@ void VitModel::forward_images(const float* images, int B, int H, int W,
       add_rows(xb, pos_embed.data(), static_cast<std::size_t>(T) * D);
     }
   }
-  if (attention) attention->clear();
+  if (attention) {
+    attention->clear();
+    ws.scores.resize(static_cast<std::size_t>(B) * heads * T * T);
+  }
   const int rows = B * T;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   for (const VitBlockWeights& block : w.blocks) {
@@ -99,7 +102,17 @@ void VitModel::forward_images(const float* images, int B, int H, int W,
       const float* q = qkv_b + static_cast<std::size_t>(row0) * 3 * D;
       const float* k = qkv_b + D;
       const float* v = qkv_b + 2 * D;
-      float* s = ws.scores.data() + (static_cast<std::size_t>(pair) * T + row0) * T;
+      // Recorded maps need every head's scores at once; otherwise each task reuses its thread's own
+      // block of rows, which stays in L2 between the three steps and from one task to the next
+      // (a fresh [T, T] slice per head meant writing ~1 MB of cold memory per layer at batch 1).
+      thread_local std::vector<float> task_scores;
+      float* s;
+      if (attention) {
+        s = ws.scores.data() + (static_cast<std::size_t>(pair) * T + row0) * T;
+      } else {
+        task_scores.resize(static_cast<std::size_t>(block_rows) * T);
+        s = task_scores.data();
+      }
       float* out = ws.attended.data() + (static_cast<std::size_t>(b) * T + row0) * D + h * hd;
       if (bf16) {
         kernels::gemm_abt_bf16(rows_here, T, hd, scale, q, 3 * D, k, 3 * D, s, T, nullptr);

@@ -66,7 +66,7 @@ struct VitModel::Workspace {
   std::vector<float> qkv;       // [B·T, 3·D]
   std::vector<float> attended;  // [B·T, D]   heads concatenated
   std::vector<float> hidden;    // [B·T, mlp]
-  std::vector<float> scores;    // [B·heads, T, T]
+  std::vector<float> scores;    // [B·heads, T, T], only when attention maps are recorded
   std::vector<float> pooled;    // [B, D] (and [B, D] more for the distillation token)
   std::vector<float> logits;    // [B, classes] for head_dist
 
@@ -81,7 +81,6 @@ struct VitModel::Workspace {
     qkv.resize(rows * 3 * c.width);
     attended.resize(rows * c.width);
     hidden.resize(rows * c.mlp_hidden);
-    scores.resize(static_cast<std::size_t>(B) * c.heads * T * T);
     pooled.resize(static_cast<std::size_t>(2) * B * c.width);
     logits.resize(static_cast<std::size_t>(B) * c.num_classes);
   }

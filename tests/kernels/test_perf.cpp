@@ -121,6 +121,55 @@ TEST_CASE("linear_bf16 GFLOP/s next to linear on ViT shapes", "[.perf]") {
               std::exp(log_ratio[0] / count), std::exp(log_ratio[1] / count));
 }
 
+TEST_CASE("linear GFLOP/s with a model's weights cold (DeiT-Small's 48 linear layers in turn)", "[.perf]") {
+  // Hot: each layer's product repeated, its weights in cache. Cold: the 12 blocks' qkv, proj, fc1
+  // and fc2 (84 MB, more than the L3) in model order, as a forward pass meets them.
+  struct Shape {
+    int n, k;
+  };
+  const int m = 197, width = 384;
+  const Shape block[] = {{3 * width, width}, {width, width}, {4 * width, width}, {width, 4 * width}};
+  std::vector<PackedMatrix> weights;
+  std::vector<std::vector<float>> biases;
+  double flops = 0;
+  for (int layer = 0; layer < 12; ++layer) {
+    for (const Shape& s : block) {
+      const std::vector<float> b = test::random_vector(std::size_t(s.n) * s.k, 10 + layer);
+      weights.push_back(PackedMatrix::pack(b.data(), s.n, s.k));
+      biases.push_back(test::random_vector(s.n, 20 + layer));
+      flops += 2.0 * m * s.n * s.k;
+    }
+  }
+  const std::vector<float> a = test::random_vector(std::size_t(m) * 4 * width, 1);
+  std::vector<float> out(std::size_t(m) * 4 * width);
+  for (int threads : {1, 2}) {
+    ThreadPool pool(threads);
+    auto layer = [&](std::size_t i) {
+      LinearEpilogue epilogue;
+      epilogue.bias = biases[i].data();
+      linear(a.data(), block[i % 4].k, m, weights[i], out.data(), block[i % 4].n, epilogue, &pool);
+    };
+    double hot = 0;
+    for (std::size_t i = 0; i < 4; ++i) {
+      const double s = best_seconds([&] { layer(i); }, 0.2);
+      std::printf("  threads %d: %4d x %4d hot %.1f GFLOP/s\n", threads, block[i].n, block[i].k,
+                  2.0 * m * block[i].n * block[i].k / s * 1e-9);
+      hot += s * 12;
+    }
+    double cold_total = 0, cold_best = 1e30;
+    int passes = 0;
+    for (; cold_total < 2.0 || passes < 3; ++passes) {
+      const auto t0 = Clock::now();
+      for (std::size_t i = 0; i < weights.size(); ++i) layer(i);
+      const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+      cold_total += s;
+      cold_best = std::min(cold_best, s);
+    }
+    std::printf("threads %d: hot %.1f GFLOP/s (best), cold %.1f GFLOP/s (best) %.1f (mean of %d passes)\n",
+                threads, flops / hot * 1e-9, flops / cold_best * 1e-9, flops * passes / cold_total * 1e-9, passes);
+  }
+}
+
 TEST_CASE("attention GEMM GFLOP/s (one head of 64, 197 tokens)", "[.perf]") {
   const int t = 197, d = 64, ld = 3 * 768;
   const std::vector<float> qkv = test::random_vector(std::size_t(t) * ld, 4);

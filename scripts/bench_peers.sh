@@ -3,7 +3,7 @@
 # models, batch sizes and thread counts.
 #
 #   scripts/bench_peers.sh [--quick] [--build-dir build] [--models deit_tiny,deit_small,vit_base]
-#                          [--batches 1,8] [--threads 2,1] [--photo samples/chelsea.png]
+#                          [--batches 1,8] [--threads 2,1] [--rounds 3] [--photo samples/chelsea.png]
 #
 # What it does, from a clean clone (Debian 12, run as root or with sudo for apt):
 #   1. installs what is missing: python3-torch, python3-torchvision, python3-pil, python3-numpy,
@@ -23,12 +23,16 @@
 #      (scripts/bench/run_ort.mjs: intra-op threads T, inter-op 1, optimisation 'all', sequential) and
 #      PyTorch (scripts/bench/run_torch.py: eager, inference_mode, T OpenMP and T OpenBLAS threads,
 #      OMP_WAIT_POLICY=PASSIVE: spinning OpenMP workers starve OpenBLAS's) and, with 2 or more
-#      threads, PyTorch as installed (the same without OMP_WAIT_POLICY), one engine after the other, with the same warm-up and timed iteration counts per row (from 5 + 31 for
-#      DeiT-Tiny batch 1 down to 2 + 5 for ViT-Base batch 8; the full run takes about 12 minutes on
-#      2 busy cores).
+#      threads, PyTorch as installed (the same without OMP_WAIT_POLICY), one engine after the other,
+#      with the same warm-up and timed iteration counts per row (from 5 + 31 for DeiT-Tiny batch 1
+#      down to 2 + 5 for ViT-Base batch 8). vitscope (fp32, bf16) and ONNX Runtime, whose ratio is
+#      the target, are measured in --rounds alternating rounds (default 3, 1 with --quick): this
+#      machine's speed drifts by ±10% over minutes, and alternating lets both engines meet the same
+#      drift. The full run takes about 20 minutes.
 #   5. prints a Markdown table (scripts/bench/summarize.py): median ms per image of each engine, the
-#      ratios vitscope/ORT, vitscope/PyTorch and vitscope/PyTorch as installed, vitscope's GFLOP/s, and vitscope with
-#      --precision bf16 (bf16 products, fp32 accumulation) against ONNX Runtime fp32.
+#      ratios vitscope/ORT (and the range of its per-round ratios), vitscope/PyTorch and
+#      vitscope/PyTorch as installed, vitscope's GFLOP/s, and vitscope with --precision bf16 (bf16
+#      products, fp32 accumulation) against ONNX Runtime fp32.
 # Raw JSON of every check and measurement, the table and the load averages go to
 # .cache/bench/results/<date-time>/ (.cache/bench/results/latest points at the newest run).
 # The machine should be otherwise idle: other work on the same cores shows up in every column.
@@ -49,7 +53,8 @@ models="deit_tiny,deit_small,vit_base"
 batches="1,8"
 thread_counts="2,1"
 photo="samples/chelsea.png"
-models_set=0 batches_set=0 threads_set=0
+rounds=3
+models_set=0 batches_set=0 threads_set=0 rounds_set=0
 while (($#)); do
   case "$1" in
     --quick) quick=1; shift ;;
@@ -58,6 +63,7 @@ while (($#)); do
     --batches) batches="${2:?--batches needs a list}"; batches_set=1; shift 2 ;;
     --threads) thread_counts="${2:?--threads needs a list}"; threads_set=1; shift 2 ;;
     --photo) photo="${2:?--photo needs an image}"; shift 2 ;;
+    --rounds) rounds="${2:?--rounds needs a count}"; rounds_set=1; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument '$1'" ;;
   esac
@@ -66,6 +72,7 @@ if ((quick)); then
   ((models_set)) || models="deit_tiny,deit_small"
   ((batches_set)) || batches="1"
   ((threads_set)) || thread_counts="2"
+  ((rounds_set)) || rounds=1
 fi
 IFS=, read -r -a model_list <<<"$models"
 IFS=, read -r -a batch_list <<<"$batches"
@@ -73,8 +80,8 @@ IFS=, read -r -a thread_list <<<"$thread_counts"
 for m in "${model_list[@]}"; do
   [[ "$m" =~ ^(deit_tiny|deit_small|vit_base)$ ]] || die "--models: unknown model '$m' (deit_tiny, deit_small, vit_base)"
 done
-for n in "${batch_list[@]}" "${thread_list[@]}"; do
-  [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "--batches/--threads: '$n' is not a positive integer"
+for n in "${batch_list[@]}" "${thread_list[@]}" "$rounds"; do
+  [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "--batches/--threads/--rounds: '$n' is not a positive integer"
 done
 [[ "$build_dir" = /* ]] || build_dir="$repo/$build_dir"
 [[ "$photo" = /* ]] || photo="$repo/$photo"
@@ -166,7 +173,7 @@ ln -sfn "$(basename "$run_dir")" "$cache/results/latest"
 {
   echo "{\"started\": \"$(date -Iseconds)\", \"commit\": \"$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)\","
   echo " \"cpu\": \"$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)\", \"cores\": $(nproc),"
-  echo " \"models\": \"$models\", \"batches\": \"$batches\", \"threads\": \"$thread_counts\", \"quick\": $quick,"
+  echo " \"models\": \"$models\", \"batches\": \"$batches\", \"threads\": \"$thread_counts\", \"rounds\": $rounds, \"quick\": $quick,"
   echo " \"loadavg_at_start\": \"$(cut -d' ' -f1-3 /proc/loadavg)\"}"
 } >"$run_dir/run.json"
 
@@ -196,8 +203,8 @@ iterations_for() {  # key batch -> "warmup iterations"
   fi
 }
 
-measure() {  # engine command... : one JSON line into ${prefix}_<engine>.json; the load goes to load.tsv
-  local engine="$1" out="${prefix}_$1.json"
+measure() {  # engine command... : one JSON line into ${prefix}_<engine>${suffix}.json; the load goes to load.tsv
+  local engine="$1" out="${prefix}_$1${suffix}.json"
   shift
   printf '%s\t%s\t%s\t%s\t%s\n' "$key" "$batch" "$threads" "$engine" "$(cut -d' ' -f1 /proc/loadavg)" \
     >>"$run_dir/load.tsv"
@@ -211,12 +218,16 @@ for key in "${model_list[@]}"; do
     read -r warmup iterations <<<"$(iterations_for "$key" "$batch")"
     for threads in "${thread_list[@]}"; do
       prefix="$run_dir/${key}_b${batch}_t${threads}"
-      log "$key batch $batch threads $threads: $warmup warm-up + $iterations timed runs per engine"
+      log "$key batch $batch threads $threads: $warmup warm-up + $iterations timed runs per engine, vitscope and ONNX Runtime in $rounds round(s)"
       counts=(--batch "$batch" --threads "$threads" --warmup "$warmup" --iterations "$iterations")
-      measure vitscope "$vitscope" bench --model "$weights" --heads "$heads" "${counts[@]}" --format json
-      measure vitscopebf "$vitscope" bench --model "$weights" --heads "$heads" "${counts[@]}" --format json \
-        --precision bf16
-      measure onnxruntime node "$bench_src/run_ort.mjs" --onnx "${onnx_of[$key]}" --ort-dir "$cache" "${counts[@]}"
+      for ((round = 1; round <= rounds; round++)); do
+        suffix=$( ((rounds > 1)) && echo "_r$round" || true)
+        measure vitscope "$vitscope" bench --model "$weights" --heads "$heads" "${counts[@]}" --format json
+        measure vitscopebf "$vitscope" bench --model "$weights" --heads "$heads" "${counts[@]}" --format json \
+          --precision bf16
+        measure onnxruntime node "$bench_src/run_ort.mjs" --onnx "${onnx_of[$key]}" --ort-dir "$cache" "${counts[@]}"
+      done
+      suffix=""
       measure pytorch "$python" "$bench_src/run_torch.py" --weights "$weights" --heads "$heads" "${counts[@]}"
       # PyTorch as installed differs from the tuned run only when several threads wait on each other.
       if ((threads > 1)); then

@@ -2,9 +2,11 @@
 
     summarize.py RESULTS_DIR --models deit_tiny,deit_small,vit_base
 
-Reads RESULTS_DIR/<model>_b<batch>_t<threads>_<engine>.json (engine: vitscope, onnxruntime,
-pytorch), RESULTS_DIR/check_<model>.json and RESULTS_DIR/load.tsv; prints the table and writes it to
-RESULTS_DIR/table.md.
+Reads RESULTS_DIR/<model>_b<batch>_t<threads>_<engine>[_r<round>].json (engine: vitscope,
+vitscopebf, onnxruntime, pytorch, pytorchdefault; engines measured in several rounds have one file
+per round), RESULTS_DIR/check_<model>.json and RESULTS_DIR/load.tsv; prints the table and writes it
+to RESULTS_DIR/table.md. An engine measured in rounds is reported as the median of its per-round
+medians, and the vitscope/ORT column also gives the range of the per-round ratios.
 """
 import argparse
 import glob
@@ -16,7 +18,8 @@ import statistics
 ENGINES = ("vitscope", "onnxruntime", "pytorch")
 BF16_ENGINE = "vitscopebf"  # vitscope --precision bf16
 TORCH_DEFAULT_ENGINE = "pytorchdefault"  # PyTorch as installed (OpenMP's default wait policy)
-RESULT_NAME = re.compile(r"^(?P<model>.+)_b(?P<batch>\d+)_t(?P<threads>\d+)_(?P<engine>[a-z]+)\.json$")
+RESULT_NAME = re.compile(
+    r"^(?P<model>.+)_b(?P<batch>\d+)_t(?P<threads>\d+)_(?P<engine>[a-z]+)(?:_r(?P<round>\d+))?\.json$")
 DESCRIPTIONS = {
     "deit_tiny": "DeiT-Tiny/16 (real weights)",
     "deit_small": "DeiT-Small/16 (random weights)",
@@ -25,7 +28,7 @@ DESCRIPTIONS = {
 
 
 def load_results(folder):
-    """{(model, batch, threads): {engine: result}}"""
+    """{(model, batch, threads): {engine: {round: result}}} (round 0 when measured once)"""
     table = {}
     for path in glob.glob(os.path.join(folder, "*_b*_t*_*.json")):
         match = RESULT_NAME.match(os.path.basename(path))
@@ -34,7 +37,7 @@ def load_results(folder):
         with open(path) as f:
             result = json.load(f)
         key = (match["model"], int(match["batch"]), int(match["threads"]))
-        table.setdefault(key, {})[match["engine"]] = result
+        table.setdefault(key, {}).setdefault(match["engine"], {})[int(match["round"] or 0)] = result
     return table
 
 
@@ -58,9 +61,19 @@ def ratio(numerator, denominator):
     return None if numerator is None or not denominator else numerator / denominator
 
 
-def per_image(results, engine):
-    result = results.get(engine)
-    return None if result is None else result.get("median_ms_per_image")
+def per_image(results, engine, field="median_ms_per_image"):
+    """The engine's median ms per image: over its rounds, the median of the per-round medians."""
+    rounds = results.get(engine)
+    values = [r[field] for r in (rounds or {}).values() if r.get(field) is not None]
+    return statistics.median(values) if values else None
+
+
+def round_ratios(results, numerator, denominator):
+    """'min–max' of numerator/denominator over the rounds both were measured in, or '—'."""
+    a, b = results.get(numerator, {}), results.get(denominator, {})
+    ratios = sorted(a[r]["median_ms_per_image"] / b[r]["median_ms_per_image"]
+                    for r in a if r in b and r > 0)
+    return f"{ratios[0]:.2f}–{ratios[-1]:.2f}" if len(ratios) > 1 else "—"
 
 
 def check_lines(folder, models):
@@ -96,32 +109,40 @@ def main():
     keys = sorted(table, key=lambda k: (order.get(k[0], len(order)), k[0], k[1], -k[2]))
 
     versions, torch_wait_policy = {}, "?"
+    rounds = 1
     for results in table.values():
-        for engine, result in results.items():
+        for engine, by_round in results.items():
+            result = next(iter(by_round.values()))
             versions.setdefault(engine, result.get("engine_version"))
+            rounds = max(rounds, len(by_round))
         if "pytorch" in results:
-            torch_wait_policy = results["pytorch"].get("environment", {}).get("OMP_WAIT_POLICY", "?")
+            torch_wait_policy = next(iter(results["pytorch"].values())).get("environment", {}).get(
+                "OMP_WAIT_POLICY", "?")
     lines = [
         "| model | batch | threads | vitscope ms/img | ONNX Runtime ms/img | PyTorch ms/img "
-        "| vitscope/ORT | vitscope/PyTorch | PyTorch as installed ms/img | vitscope/PyTorch as installed "
-        "| vitscope GFLOP/s | vitscope bf16 ms/img | bf16/ORT fp32 | load avg |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| vitscope/ORT | vitscope/ORT per round | vitscope/PyTorch | PyTorch as installed ms/img "
+        "| vitscope/PyTorch as installed | vitscope GFLOP/s | vitscope bf16 ms/img | bf16/ORT fp32 | load avg |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for key in keys:
         model, batch, threads = key
         results = table[key]
         ours, ort, torch = (per_image(results, e) for e in ENGINES)
-        gflops = results.get("vitscope", {}).get("gflops")
+        gflops = per_image(results, "vitscope", "gflops")
         bf16 = per_image(results, BF16_ENGINE)
         torch_default = per_image(results, TORCH_DEFAULT_ENGINE)
         lines.append(
             f"| {DESCRIPTIONS.get(model, model)} | {batch} | {threads} | {fmt(ours)} | {fmt(ort)} | {fmt(torch)} "
-            f"| {fmt(ratio(ours, ort))} | {fmt(ratio(ours, torch))} | {fmt(torch_default)} "
+            f"| {fmt(ratio(ours, ort))} | {round_ratios(results, 'vitscope', 'onnxruntime')} "
+            f"| {fmt(ratio(ours, torch))} | {fmt(torch_default)} "
             f"| {fmt(ratio(ours, torch_default))} | {fmt(gflops, 1)} | {fmt(bf16)} "
             f"| {fmt(ratio(bf16, ort))} | {fmt(loads.get(key), 1)} |")
     lines += [
         "",
         "Median forward-pass time per image (batch median / batch size); ratio < 1: vitscope is faster. "
+        + (f"vitscope (fp32 and bf16) and ONNX Runtime were measured in {rounds} alternating rounds per row: "
+           "each is the median of its round medians, and \"per round\" is the range of the paired ratios. "
+           "PyTorch was measured once per row. " if rounds > 1 else "") +
         "load avg: the 1-minute load average when the row's engines started (2 cores).",
         "Engines: vitscope, ONNX Runtime " + str(versions.get("onnxruntime", "?")) + " (onnxruntime-node, CPU), "
         "PyTorch " + str(versions.get("pytorch", "?")) + " (eager, OpenBLAS pthreads, "

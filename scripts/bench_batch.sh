@@ -81,7 +81,7 @@ make_folder() {
 model_rate() {
   "$vitscope" bench --batch "$1" --threads "$2" --iterations "$3" --format json |
     sed -n 's/.*"median_ms_per_image":\([0-9.]*\).*"images_per_second":\([0-9.]*\).*/\1 \2/p' |
-    awk '{ printf "%.2f %.2f", $2, 1000 / $1 }'
+    awk '{ printf "%.2f %.2f\n", $2, 1000 / $1 }'
 }
 
 # Runs batch under /usr/bin/time: batch_run <folder> <out> <batch> <threads> <log>; prints
@@ -110,6 +110,7 @@ echo "| batch | threads | model alone img/s (all runs) | model alone img/s (medi
 echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 IFS=, read -r -a threads_list <<<"$thread_counts"
 first_threads="${threads_list[0]}"
+rm -f "$cache"/batch*_t*.csv "$cache"/batch*_t*.log  # results of earlier runs are not compared
 for threads in "${threads_list[@]}"; do
   for batch in 1 8; do
     # About as many images as the batch run's folder, so both span a similar stretch of time.

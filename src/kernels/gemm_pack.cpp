@@ -5,6 +5,7 @@
 
 #include "kernels/bf16.hpp"
 #include "kernels/gemm_layout.hpp"
+#include "kernels/parallel.hpp"
 #include "vitscope/kernels/gemm.hpp"
 
 namespace vitscope::kernels {
@@ -67,7 +68,7 @@ void pack_a_rounded_to_bf16(const float* a, int lda, int m, int kc, float* dst) 
 
 }  // namespace gemm_detail
 
-PackedMatrix PackedMatrix::pack(const float* b, int n, int k, int ldb) {
+PackedMatrix PackedMatrix::pack(const float* b, int n, int k, int ldb, ThreadPool* pool) {
   if (n < 0 || k < 0 || ldb < k) {
     throw std::invalid_argument("PackedMatrix::pack: bad shape n=" + std::to_string(n) +
                                 " k=" + std::to_string(k) + " ldb=" + std::to_string(ldb));
@@ -76,7 +77,14 @@ PackedMatrix PackedMatrix::pack(const float* b, int n, int k, int ldb) {
   packed.n_ = n;
   packed.k_ = k;
   packed.data_.resize(gemm_detail::packed_b_size(n, k));
-  gemm_detail::pack_b_nk(b, ldb, n, k, packed.data_.data());
+  // Panels are independent: a range of panels is a range of rows of b and of packed memory.
+  const std::size_t panels = static_cast<std::size_t>(gemm_detail::ceil_div(n, gemm_detail::kNR));
+  parallel_ranges(pool, panels, 4, [&](std::size_t first, std::size_t end) {
+    const int j0 = static_cast<int>(first) * gemm_detail::kNR;
+    const int j1 = std::min(n, static_cast<int>(end) * gemm_detail::kNR);
+    gemm_detail::pack_b_nk(b + static_cast<std::size_t>(j0) * ldb, ldb, j1 - j0, k,
+                           packed.data_.data() + static_cast<std::size_t>(j0) * k);
+  });
   return packed;
 }
 

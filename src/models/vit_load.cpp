@@ -18,7 +18,8 @@ using Shape = std::vector<std::int64_t>;
 // Reads tensors by name with shape checks and remembers which ones were used.
 class TensorBinder {
  public:
-  TensorBinder(const SafeTensors& file, Precision precision) : file_(file), precision_(precision) {}
+  TensorBinder(const SafeTensors& file, Precision precision, ThreadPool* pool)
+      : file_(file), precision_(precision), pool_(pool) {}
 
   bool has(const std::string& name) const { return file_.contains(name); }
   const Shape& shape(const std::string& name) const { return file_.info(name).shape; }
@@ -57,7 +58,8 @@ class TensorBinder {
     if (precision_ == Precision::Bf16)
       layer.weight_bf16 = kernels::PackedMatrixBf16::pack(w, static_cast<int>(out), static_cast<int>(in));
     else
-      layer.weight = kernels::PackedMatrix::pack(w, static_cast<int>(out), static_cast<int>(in));
+      layer.weight = kernels::PackedMatrix::pack(w, static_cast<int>(out), static_cast<int>(in),
+                                                 static_cast<int>(in), pool_);
     file_.release(name);
     layer.bias = vector(prefix + ".bias", {out});
     return layer;
@@ -78,6 +80,7 @@ class TensorBinder {
  private:
   const SafeTensors& file_;
   Precision precision_;
+  ThreadPool* pool_;  // packs the weights; null packs on the calling thread
   std::set<std::string> used_;
   std::int64_t parameters_ = 0;
 };
@@ -128,7 +131,7 @@ std::unique_ptr<VitModel> VitModel::load(const SafeTensors& file, const ModelSpe
   model->weights_ = std::make_unique<Weights>();
   VitConfig& c = model->config_;
   Weights& w = *model->weights_;
-  TensorBinder bind(file, spec.precision);
+  TensorBinder bind(file, spec.precision, pool);
 
   const Shape& patch_shape = bind.shape("patch_embed.proj.weight");  // [D, 3, P, P]
   if (patch_shape.size() != 4 || patch_shape[1] != 3 || patch_shape[2] != patch_shape[3] ||

@@ -157,6 +157,23 @@ TEST_CASE("linear with K = 0 writes the bias, with M = 0 writes nothing", "[gemm
   CHECK(untouched == std::vector<float>(6, 99.0f));
 }
 
+TEST_CASE("PackedMatrix packed on a pool is the same as packed on one thread", "[gemm]") {
+  // Packing is pure data movement: the two must be bitwise equal, padding included (the serial
+  // packing itself is checked through linear() against linear_ref above).
+  ThreadPool pool(2);
+  for (int n : {1, 7, 17, 197, 385, 1152}) {
+    for (int k : {1, 17, 385}) {
+      INFO("n=" << n << " k=" << k);
+      const int ldb = k + 3;
+      const std::vector<float> b = random_vector(std::size_t(n) * ldb, static_cast<std::uint32_t>(n * 131 + k));
+      const PackedMatrix serial = PackedMatrix::pack(b.data(), n, k, ldb);
+      const PackedMatrix threaded = PackedMatrix::pack(b.data(), n, k, ldb, &pool);
+      REQUIRE(threaded.size() == serial.size());
+      CHECK(std::equal(serial.data(), serial.data() + serial.size(), threaded.data()));
+    }
+  }
+}
+
 TEST_CASE("PackedMatrix rejects impossible shapes", "[gemm]") {
   const std::vector<float> b(12, 1.0f);
   CHECK_THROWS_AS(PackedMatrix::pack(b.data(), 3, 4, 3), std::invalid_argument);

@@ -3,6 +3,8 @@
 // are what the models call; the *_ref versions are plain loops that read like the maths and are
 // what the tests compare against.
 #include <cstddef>
+#include <memory>
+#include <utility>
 #include <vector>
 
 #include "vitscope/thread_pool.hpp"
@@ -14,8 +16,8 @@ namespace vitscope::kernels {
 class PackedMatrix {
  public:
   PackedMatrix() = default;
-  // b[N,K], row-major with row stride ldb (>= k).
-  static PackedMatrix pack(const float* b, int n, int k, int ldb);
+  // b[N,K], row-major with row stride ldb (>= k). With a pool, the panels are packed on its threads.
+  static PackedMatrix pack(const float* b, int n, int k, int ldb, ThreadPool* pool = nullptr);
   static PackedMatrix pack(const float* b, int n, int k) { return pack(b, n, k, k); }
   int rows() const { return n_; }  // N
   int cols() const { return k_; }  // K
@@ -23,8 +25,26 @@ class PackedMatrix {
   std::size_t size() const { return data_.size(); }
 
  private:
+  // Leaves new elements uninitialised: packing writes every one of them (padding included), and
+  // zero-filling tens of MB first cost a pass over the memory at every model load.
+  template <class T>
+  struct UninitialisedAllocator : std::allocator<T> {
+    template <class U>
+    struct rebind {
+      using other = UninitialisedAllocator<U>;
+    };
+    template <class U>
+    void construct(U* p) noexcept {
+      ::new (static_cast<void*>(p)) U;
+    }
+    template <class U, class... Args>
+    void construct(U* p, Args&&... args) {
+      ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+    }
+  };
+
   int n_ = 0, k_ = 0;
-  std::vector<float> data_;
+  std::vector<float, UninitialisedAllocator<float>> data_;
 };
 
 // What linear() does to each output element after the dot product.

@@ -94,7 +94,8 @@ int run_bench(const BenchOptions& options) {
     std::snprintf(line, sizeof line,
                   "{\"model\":\"%s\",\"batch\":%d,\"threads\":%d,\"iterations\":%d,"
                   "\"median_ms_per_batch\":%.4f,\"median_ms_per_image\":%.4f,\"min_ms_per_batch\":%.4f,"
-                  "\"mean_ms_per_image\":%.4f,\"images_per_second\":%.3f,\"gflops\":%.2f,\"peak_gflops\":%.2f,\"measured_fma_gflops\":%.2f,"
+                  "\"mean_ms_per_image\":%.4f,\"images_per_second\":%.3f,"
+                  "\"gflops\":%.2f,\"peak_gflops\":%.2f,\"measured_fma_gflops\":%.2f,"
                   "\"fraction_of_peak\":%.4f,\"peak_how\":\"%s\",\"load_ms\":%.2f,"
                   "\"peak_rss_mb\":%.1f,\"rss_before_load_mb\":%.1f,\"weights_mb\":%.1f,"
                   "\"preprocess_ms_per_image\":%.3f,\"precision\":\"%s\"}\n",
@@ -139,7 +140,8 @@ int run_bench(const BenchOptions& options) {
     for (const auto& [stage, s] : profile.stages()) total += s;
     // Stage times are means over the profiled runs: compare their sum with these runs' own mean,
     // not with the median of the timed runs above.
-    std::snprintf(line, sizeof line, "profiled runs: mean %.3f ms/batch wall, stages sum to %.3f ms/batch\n",
+    std::snprintf(line, sizeof line,
+                  "profiled runs: mean %.3f ms/batch wall, stages sum to %.3f ms/batch\n",
                   1e3 * wall / options.iterations, 1e3 * total / options.iterations);
     std::cout << line;
     for (const auto& [stage, s] : profile.stages()) {

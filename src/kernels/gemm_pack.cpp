@@ -77,7 +77,8 @@ PackedMatrix PackedMatrix::pack(const float* b, int n, int k, int ldb, ThreadPoo
   packed.n_ = n;
   packed.k_ = k;
   packed.data_.resize(gemm_detail::packed_b_size(n, k));
-  // Panels are independent: a range of panels is a range of rows of b and of packed memory.
+  // Panels are independent: a range of panels is a range of rows of b and of packed memory. At
+  // least 4 panels per thread (a few µs each), so small matrices stay on the calling thread.
   const std::size_t panels = static_cast<std::size_t>(gemm_detail::ceil_div(n, gemm_detail::kNR));
   parallel_ranges(pool, panels, 4, [&](std::size_t first, std::size_t end) {
     const int j0 = static_cast<int>(first) * gemm_detail::kNR;

@@ -94,7 +94,7 @@ int run_bench(const BenchOptions& options) {
     std::snprintf(line, sizeof line,
                   "{\"model\":\"%s\",\"batch\":%d,\"threads\":%d,\"iterations\":%d,"
                   "\"median_ms_per_batch\":%.4f,\"median_ms_per_image\":%.4f,\"min_ms_per_batch\":%.4f,"
-                  "\"mean_ms_per_image\":%.4f,\"images_per_second\":%.3f,"
+                  "\"mean_ms_per_image\":%.4f,\"images_per_second\":%.6g,"
                   "\"gflops\":%.2f,\"peak_gflops\":%.2f,\"measured_fma_gflops\":%.2f,"
                   "\"fraction_of_peak\":%.4f,\"peak_how\":\"%s\",\"load_ms\":%.2f,"
                   "\"peak_rss_mb\":%.1f,\"rss_before_load_mb\":%.1f,\"weights_mb\":%.1f,"

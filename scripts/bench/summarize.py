@@ -61,8 +61,9 @@ def ratio(numerator, denominator):
     return None if numerator is None or not denominator else numerator / denominator
 
 
-def per_image(results, engine, field="median_ms_per_image"):
-    """The engine's median ms per image: over its rounds, the median of the per-round medians."""
+def over_rounds(results, engine, field="median_ms_per_image"):
+    """A field of the engine's result (by default its median ms per image); over several rounds,
+    the median of the per-round values."""
     rounds = results.get(engine)
     values = [r[field] for r in (rounds or {}).values() if r.get(field) is not None]
     return statistics.median(values) if values else None
@@ -127,10 +128,10 @@ def main():
     for key in keys:
         model, batch, threads = key
         results = table[key]
-        ours, ort, torch = (per_image(results, e) for e in ENGINES)
-        gflops = per_image(results, "vitscope", "gflops")
-        bf16 = per_image(results, BF16_ENGINE)
-        torch_default = per_image(results, TORCH_DEFAULT_ENGINE)
+        ours, ort, torch = (over_rounds(results, e) for e in ENGINES)
+        gflops = over_rounds(results, "vitscope", "gflops")
+        bf16 = over_rounds(results, BF16_ENGINE)
+        torch_default = over_rounds(results, TORCH_DEFAULT_ENGINE)
         lines.append(
             f"| {DESCRIPTIONS.get(model, model)} | {batch} | {threads} | {fmt(ours)} | {fmt(ort)} | {fmt(torch)} "
             f"| {fmt(ratio(ours, ort))} | {round_ratios(results, 'vitscope', 'onnxruntime')} "

@@ -9,7 +9,8 @@ namespace vitscope::kernels {
 struct PeakEstimate {
   double clock_ghz = 0;          // measured: a chain of dependent integer adds retires 1 per cycle
   int simd_lanes = 0;            // fp32 lanes of the widest vectors the kernels are built for
-  int fma_per_cycle = 0;         // vector FMAs issued per cycle and core (from the ISA and vendor)
+  int fma_per_cycle = 0;         // full-width vector FMAs a core issues per cycle (measured, rounded)
+  double measured_fma_per_cycle = 0;  // what the FMA loop retired per cycle on the fastest thread
   int threads = 0;
   double theoretical_gflops = 0; // threads × clock × lanes × 2 × fma_per_cycle
   double measured_gflops = 0;    // an FMA-only loop over registers, on every thread

@@ -7,6 +7,7 @@
 
 #include "kernels/gemm_layout.hpp"
 #include "kernels/gemm_micro_kernel.hpp"
+#include "kernels/prefetch.hpp"
 #include "kernels/simd.hpp"
 
 namespace vitscope::kernels::gemm_detail {
@@ -21,19 +22,6 @@ struct Scratch {
 float* ensure(simd::AlignedVector& v, std::size_t size) {
   if (v.size() < size) v.resize(size);
   return v.data();
-}
-
-// Asks for slice `part` of `parts` of [data, data + bytes) to be brought into L2. A B micro-panel
-// of weights (kKC × kNR floats, 48 KiB) is read by the first A pass at ~100 GB/s of demand, far
-// beyond what one core's demand misses get from DRAM; weights larger than the L3 (every ViT from
-// DeiT-Small up) made linear layers ~13% slower than with their weights in cache. Prefetching the
-// next micro-panel a slice per A pass keeps the requests few and spread out.
-inline void prefetch_slice(const float* data, std::size_t bytes, int part, int parts) {
-  constexpr std::size_t kLine = 64;
-  const std::size_t lines = (bytes + kLine - 1) / kLine;
-  const std::size_t first = lines * part / parts, end = lines * (part + 1) / parts;
-  const char* base = reinterpret_cast<const char*>(data);
-  for (std::size_t line = first; line < end; ++line) __builtin_prefetch(base + line * kLine, 0, 2);
 }
 
 // Computes out[i0 : i0+mc, j0 : j0+nc] over the whole of K.
@@ -83,8 +71,7 @@ void run_tile(const GemmProblem& g, int i0, int mc, int j0, int nc, Scratch& scr
           io.bias = bias_tail;
         }
       }
-      // The B micro-panel the tile reads next, spread over this panel's A passes (see
-      // prefetch_slice): the first pass over a micro-panel otherwise waits on memory for all of it.
+      // The B micro-panel the tile reads next, a slice per A pass (see prefetch.hpp).
       const float* next_bp = nullptr;
       int next_kc = kc;
       if (jp + 1 < panels_n) {

@@ -1,4 +1,5 @@
 // PackedMatrixBf16: weights rounded to bf16 and packed once for the backend that will use them.
+#include <algorithm>
 #include <cstddef>
 #include <stdexcept>
 #include <string>
@@ -6,12 +7,13 @@
 
 #include "kernels/bf16.hpp"
 #include "kernels/gemm_bf16_layout.hpp"
+#include "kernels/parallel.hpp"
 #include "vitscope/kernels/gemm_bf16.hpp"
 
 namespace vitscope::kernels {
 
 PackedMatrixBf16 PackedMatrixBf16::pack(const float* b, int n, int k, int ldb,
-                                        Bf16Backend backend) {
+                                        Bf16Backend backend, ThreadPool* pool) {
   if (n < 0 || k < 0 || ldb < k) {
     throw std::invalid_argument("PackedMatrixBf16::pack: bad shape n=" + std::to_string(n) +
                                 " k=" + std::to_string(k) + " ldb=" + std::to_string(ldb));
@@ -21,8 +23,18 @@ PackedMatrixBf16 PackedMatrixBf16::pack(const float* b, int n, int k, int ldb,
   packed.k_ = k;
   packed.backend_ = resolve_bf16_backend(backend);
   if (packed.backend_ == Bf16Backend::avx512_bf16) {
+    using gemm_bf16_detail::kNR;
     packed.pairs_.resize(gemm_bf16_detail::packed_b_pairs_size(n, k));
-    gemm_bf16_detail::avx512bf16::pack_b_nk(b, ldb, n, k, packed.pairs_.data());
+    // Panels are independent: a range of panels is a range of rows of b and of packed memory. At
+    // least 4 panels per thread, so small matrices stay on the calling thread.
+    const std::size_t k2 = static_cast<std::size_t>(k + 1) / 2;
+    const std::size_t panels = static_cast<std::size_t>((n + kNR - 1) / kNR);
+    parallel_ranges(pool, panels, 4, [&](std::size_t first, std::size_t end) {
+      const int j0 = static_cast<int>(first) * kNR;
+      const int j1 = std::min(n, static_cast<int>(end) * kNR);
+      gemm_bf16_detail::avx512bf16::pack_b_nk(b + static_cast<std::size_t>(j0) * ldb, ldb, j1 - j0,
+                                              k, packed.pairs_.data() + j0 * k2);
+    });
   } else {
     std::vector<float> rounded(static_cast<std::size_t>(n) * k);
     for (int j = 0; j < n; ++j) {
@@ -31,7 +43,7 @@ PackedMatrixBf16 PackedMatrixBf16::pack(const float* b, int n, int k, int ldb,
             round_to_bf16(b[static_cast<std::size_t>(j) * ldb + p]);
       }
     }
-    packed.emulated_ = PackedMatrix::pack(rounded.data(), n, k);
+    packed.emulated_ = PackedMatrix::pack(rounded.data(), n, k, k, pool);
   }
   return packed;
 }

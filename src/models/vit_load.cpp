@@ -56,7 +56,9 @@ class TensorBinder {
     PackedLinear layer;
     layer.precision = precision_;
     if (precision_ == Precision::Bf16)
-      layer.weight_bf16 = kernels::PackedMatrixBf16::pack(w, static_cast<int>(out), static_cast<int>(in));
+      layer.weight_bf16 = kernels::PackedMatrixBf16::pack(
+          w, static_cast<int>(out), static_cast<int>(in), static_cast<int>(in),
+          kernels::Bf16Backend::automatic, pool_);
     else
       layer.weight = kernels::PackedMatrix::pack(w, static_cast<int>(out), static_cast<int>(in),
                                                  static_cast<int>(in), pool_);

@@ -446,6 +446,33 @@ TEST_CASE("linear_bf16 propagates NaN and Inf to the outputs they reach", "[bf16
   }
 }
 
+TEST_CASE("PackedMatrixBf16 packed on a pool is the same as packed on one thread", "[bf16][linear]") {
+  // Packing is data movement plus rounding per element: the two must be bitwise equal, padding
+  // included (the serial packing itself is checked through linear_bf16 against the reference).
+  ThreadPool pool(2);
+  for (Bf16Backend backend : testable_backends()) {
+    for (int n : {1, 7, 17, 197, 385, 1152}) {
+      for (int k : {1, 17, 385}) {
+        INFO("backend " << name(backend) << " n=" << n << " k=" << k);
+        const int ldb = k + 3;
+        const std::vector<float> b =
+            random_vector(std::size_t(n) * ldb, static_cast<std::uint32_t>(n * 131 + k));
+        const PackedMatrixBf16 serial = PackedMatrixBf16::pack(b.data(), n, k, ldb, backend);
+        const PackedMatrixBf16 threaded =
+            PackedMatrixBf16::pack(b.data(), n, k, ldb, backend, &pool);
+        REQUIRE(threaded.bytes() == serial.bytes());
+        if (backend == Bf16Backend::avx512_bf16) {
+          const std::size_t words = serial.bytes() / sizeof(std::uint32_t);
+          CHECK(std::equal(serial.pairs(), serial.pairs() + words, threaded.pairs()));
+        } else {
+          const PackedMatrix& a = serial.emulated();
+          CHECK(std::equal(a.data(), a.data() + a.size(), threaded.emulated().data()));
+        }
+      }
+    }
+  }
+}
+
 TEST_CASE("PackedMatrixBf16 rejects impossible shapes and halves the weights' memory",
           "[bf16][linear]") {
   const std::vector<float> b(12, 1.0f);

@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <new>
+#include <utility>
 #include <vector>
 
 #include "vitscope/kernels/gemm.hpp"
@@ -35,7 +36,8 @@ bool bf16_hardware_available();
 Bf16Backend resolve_bf16_backend(Bf16Backend requested);
 
 namespace bf16_detail {
-// Storage aligned to a cache line, so that each packed B step is whole cache lines.
+// Storage aligned to a cache line, so that each packed B step is whole cache lines. resize()
+// leaves new elements uninitialised: the packer writes every one, padding included.
 template <class T>
 struct CacheLineAllocator {
   using value_type = T;
@@ -46,6 +48,14 @@ struct CacheLineAllocator {
     return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t{64}));
   }
   void deallocate(T* p, std::size_t) { ::operator delete(p, std::align_val_t{64}); }
+  template <class U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <class U, class... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
   friend bool operator==(const CacheLineAllocator&, const CacheLineAllocator&) { return true; }
   friend bool operator!=(const CacheLineAllocator&, const CacheLineAllocator&) { return false; }
 };
@@ -57,9 +67,11 @@ struct CacheLineAllocator {
 class PackedMatrixBf16 {
  public:
   PackedMatrixBf16() = default;
-  // b[N,K], row-major with row stride ldb (>= k).
+  // b[N,K], row-major with row stride ldb (>= k). pool, if not null, packs ranges of panels on
+  // its threads (the result is the same).
   static PackedMatrixBf16 pack(const float* b, int n, int k, int ldb,
-                               Bf16Backend backend = Bf16Backend::automatic);
+                               Bf16Backend backend = Bf16Backend::automatic,
+                               ThreadPool* pool = nullptr);
   static PackedMatrixBf16 pack(const float* b, int n, int k) { return pack(b, n, k, k); }
 
   int rows() const { return n_; }  // N

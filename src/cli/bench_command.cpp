@@ -87,8 +87,10 @@ int run_bench(const BenchOptions& options) {
   const double rss_mb = peak_rss_mb();
   const double weights_mb = static_cast<double>(model.summary().parameters) *
                             (options.model.precision == "bf16" ? 2.0 : 4.0) / (1 << 20);
-  const double prep_ms = options.images.empty() ? 0.0 : preprocess_ms(options.images, p);
+  // The peak first: the decoders' worker threads (OpenCV's) may still spin after decoding, and an
+  // FMA loop sharing its core with one measured half the real rate.
   const kernels::PeakEstimate peak = kernels::estimate_peak(loaded.pool.get());
+  const double prep_ms = options.images.empty() ? 0.0 : preprocess_ms(options.images, p);
   char line[1024];
   if (options.format == "json") {
     std::snprintf(line, sizeof line,

@@ -11,6 +11,22 @@
 
 namespace vitscope::kernels {
 
+namespace memory_detail {
+// construct() for allocators of packed weights: a vector's resize() then leaves new elements
+// uninitialised. The packers write every element, padding included, and zero-filling tens of MB
+// first cost a pass over the memory at every model load.
+struct DefaultInitConstruct {
+  template <class U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <class U, class... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+}  // namespace memory_detail
+
 // A weight matrix b[N,K] (PyTorch Linear layout: out_features x in_features) packed once, at load,
 // into the panel layout the micro-kernel streams.
 class PackedMatrix {
@@ -25,22 +41,13 @@ class PackedMatrix {
   std::size_t size() const { return data_.size(); }
 
  private:
-  // Leaves new elements uninitialised: packing writes every one of them (padding included), and
-  // zero-filling tens of MB first cost a pass over the memory at every model load.
   template <class T>
-  struct UninitialisedAllocator : std::allocator<T> {
+  struct UninitialisedAllocator : std::allocator<T>, memory_detail::DefaultInitConstruct {
     template <class U>
     struct rebind {
       using other = UninitialisedAllocator<U>;
     };
-    template <class U>
-    void construct(U* p) noexcept {
-      ::new (static_cast<void*>(p)) U;
-    }
-    template <class U, class... Args>
-    void construct(U* p, Args&&... args) {
-      ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
-    }
+    using memory_detail::DefaultInitConstruct::construct;
   };
 
   int n_ = 0, k_ = 0;

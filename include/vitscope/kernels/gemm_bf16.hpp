@@ -15,7 +15,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <new>
-#include <utility>
 #include <vector>
 
 #include "vitscope/kernels/gemm.hpp"
@@ -36,10 +35,10 @@ bool bf16_hardware_available();
 Bf16Backend resolve_bf16_backend(Bf16Backend requested);
 
 namespace bf16_detail {
-// Storage aligned to a cache line, so that each packed B step is whole cache lines. resize()
-// leaves new elements uninitialised: the packer writes every one, padding included.
+// Storage aligned to a cache line, so that each packed B step is whole cache lines; resize()
+// leaves new elements uninitialised (see DefaultInitConstruct).
 template <class T>
-struct CacheLineAllocator {
+struct CacheLineAllocator : memory_detail::DefaultInitConstruct {
   using value_type = T;
   CacheLineAllocator() = default;
   template <class U>
@@ -48,14 +47,6 @@ struct CacheLineAllocator {
     return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t{64}));
   }
   void deallocate(T* p, std::size_t) { ::operator delete(p, std::align_val_t{64}); }
-  template <class U>
-  void construct(U* p) noexcept {
-    ::new (static_cast<void*>(p)) U;
-  }
-  template <class U, class... Args>
-  void construct(U* p, Args&&... args) {
-    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
-  }
   friend bool operator==(const CacheLineAllocator&, const CacheLineAllocator&) { return true; }
   friend bool operator!=(const CacheLineAllocator&, const CacheLineAllocator&) { return false; }
 };

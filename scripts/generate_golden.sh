@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 py=/usr/bin/python3
 $py scripts/golden/gen_vit_cases.py            # random timm-layout ViTs: logits + attention
+$py scripts/golden/gen_vit_variants.py         # those ViTs with forward options (window, mask, relu,
+                                               # heads off, pos zero/permuted) + residual stream
 $py scripts/golden/gen_preprocess.py           # PIL resampling and torchvision preprocessing
 $py scripts/golden/gen_images.py               # small image fixtures: formats, EXIF, bit depths
 $py scripts/golden/gen_vit_maps.py             # attention rollout and distance from those cases

@@ -2,17 +2,29 @@
 # Builds and runs the whole test suite with CTest.
 #   scripts/test.sh              Release build in build/
 #   scripts/test.sh --sanitize   AddressSanitizer + UndefinedBehaviorSanitizer build in build-asan/
+#   scripts/test.sh --tsan       ThreadSanitizer build in build-tsan/ of the threading tests only:
+#                                the thread pool, threaded kernels, and sessions sharing one model
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 build=build
 flags=(-DCMAKE_BUILD_TYPE=Release)
-if [[ "${1:-}" == "--sanitize" ]]; then
-  build=build-asan
-  flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DVITSCOPE_SANITIZE=ON)
-  export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
-  export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-fi
+case "${1:-}" in
+  --sanitize)
+    build=build-asan
+    flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DVITSCOPE_SANITIZE=ON)
+    export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
+    export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+    ;;
+  --tsan)
+    cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVITSCOPE_TSAN=ON
+    cmake --build build-tsan -j"$(nproc)" --target test_kernels test_models
+    export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1"
+    build-tsan/tests/test_kernels "[thread_pool],[linear]" --use-colour no
+    build-tsan/tests/test_models "[sessions]" --use-colour no
+    exit 0
+    ;;
+esac
 cmake -S . -B "$build" "${flags[@]}"
 cmake --build "$build" -j"$(nproc)"
 ctest --test-dir "$build" --output-on-failure

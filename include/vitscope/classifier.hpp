@@ -1,6 +1,6 @@
 #pragma once
 // What every model offers the command line: preprocessing settings, a batched forward pass to logits,
-// and a description of itself. ViTs implement it today; CNNs plug in the same way.
+// and a description of itself. ViTs and CNNs implement it.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -9,7 +9,7 @@
 #include <xtensor/xtensor.hpp>
 
 #include "vitscope/model_registry.hpp"
-#include "vitscope/stage_profile.hpp"
+#include "vitscope/session.hpp"
 #include "vitscope/thread_pool.hpp"
 
 namespace vitscope {
@@ -27,14 +27,14 @@ class ImageClassifier {
   virtual const ModelSpec& spec() const = 0;
   virtual int num_classes() const = 0;
   virtual ModelSummary summary() const = 0;
-  // batch[B, 3, H, W] (preprocessed) → logits[B, classes]
-  virtual xt::xtensor<float, 2> forward(const xt::xtensor<float, 4>& batch) = 0;
-  // Times the stages of later forward passes into profile (null: stop). Optional for a model.
-  virtual void set_profile(StageProfile* profile) { (void)profile; }
+  // batch[B, 3, H, W] (preprocessed) → logits[B, classes], on the session's threads, in its
+  // workspaces (stage timings into session.profile() for the models that time their stages).
+  // The model itself is not changed: sessions may run it from several threads at once.
+  virtual xt::xtensor<float, 2> forward(const xt::xtensor<float, 4>& batch, Session& session) const = 0;
 };
 
 // Opens spec.weights_path and builds the model its architecture names; WeightsError on a bad file.
-// The pool is used by every forward pass and must outlive the model (null: single thread).
+// pool (null: single thread) packs the weights; it is not kept.
 std::unique_ptr<ImageClassifier> load_classifier(const ModelSpec& spec, ThreadPool* pool);
 
 }  // namespace vitscope

@@ -84,10 +84,12 @@ class CnnModel final : public ImageClassifier {
   int num_classes() const override;
   ModelSummary summary() const override;
 
-  // batch[B, 3, H, W] → logits[B, classes].
-  xt::xtensor<float, 2> forward(const xt::xtensor<float, 4>& batch) override;
-  // The same, also returning the feature map the head pools: features[B, h, w, C] (NHWC).
-  xt::xtensor<float, 2> forward(const xt::xtensor<float, 4>& batch, xt::xtensor<float, 4>* features);
+  // batch[B, 3, H, W] → logits[B, classes], on the session's threads and in its workspace.
+  xt::xtensor<float, 2> forward(const xt::xtensor<float, 4>& batch, Session& session) const override;
+  // The same, also recording the feature map the head pools into session.recording().features
+  // ([B, h, w, C], NHWC).
+  xt::xtensor<float, 2> forward(const xt::xtensor<float, 4>& batch, Session& session,
+                                bool record_features) const;
 
   const std::vector<CnnLayer>& layers() const { return layers_; }
   int find_layer(const std::string& name) const;  // ConfigError naming the known layers
@@ -103,25 +105,28 @@ class CnnModel final : public ImageClassifier {
   // output, then for each unit a backward pass through the transposed convolutions, the
   // activations' masks and the max-pool routing (input gradients only). Returns [3, H, W] each.
   std::vector<xt::xtensor<float, 3>> input_gradients(const xt::xtensor<float, 3>& image,
-                                                     const std::vector<CnnUnit>& units);
+                                                     const std::vector<CnnUnit>& units,
+                                                     Session& session) const;
 
   ~CnnModel() override;
 
+  // Defined in src/models/cnn_weights.hpp.
+  struct Weights;    // the folded, packed parameters
+  struct Workspace;  // what a session keeps for this model
+
  private:
-  struct Weights;
-  struct Workspace;
   friend class CnnGraphBuilder;
   CnnModel();
-  void plan(int batch, int height, int width, bool keep_every_layer);
-  void run_layers(const xt::xtensor<float, 4>& batch);
-  void backward(const CnnUnit& unit, xt::xtensor<float, 3>& grad_image);
+  Workspace& plan(Session& session, int batch, int height, int width, bool keep_every_layer) const;
+  void run_layers(const xt::xtensor<float, 4>& batch, Workspace& ws, ThreadPool* pool) const;
+  void backward(const CnnUnit& unit, Workspace& ws, ThreadPool* pool,
+                xt::xtensor<float, 3>& grad_image) const;
 
   ModelSpec spec_;
   std::vector<CnnLayer> layers_;
   int feature_layer_ = 0;
-  ThreadPool* pool_ = nullptr;
   std::unique_ptr<Weights> weights_;
-  std::unique_ptr<Workspace> workspace_;
+  std::uint64_t session_key_;
 };
 
 }  // namespace vitscope

@@ -29,7 +29,8 @@ struct ClassActivation {
 };
 
 // One forward pass of a preprocessed image[3, H, W]; class_index < 0 maps the top-1 class.
-ClassActivation class_activation_map(CnnModel& model, const xt::xtensor<float, 3>& image,
+ClassActivation class_activation_map(const CnnModel& model, Session& session,
+                                     const xt::xtensor<float, 3>& image,
                                      int class_index = -1);
 
 // ---- theoretical receptive field ---------------------------------------------------------------
@@ -80,7 +81,8 @@ struct EffectiveReceptiveField {
 // The ERF of each layer's centre unit for one preprocessed image[3, H, W] (a photo, or a constant
 // image to see the architecture alone): one forward pass, then one backward pass per layer through
 // the transposed convolutions and the ReLU / ReLU6 masks and max-pool routing of that image.
-std::vector<EffectiveReceptiveField> effective_receptive_fields(CnnModel& model,
+std::vector<EffectiveReceptiveField> effective_receptive_fields(const CnnModel& model,
+                                                                Session& session,
                                                                 const xt::xtensor<float, 3>& image,
                                                                 const std::vector<int>& layers,
                                                                 const ErfOptions& options = {});
@@ -101,7 +103,8 @@ struct LayerReach {
 // Every layer but the image, with its theoretical field for height × width.
 std::vector<LayerReach> layer_reach(const CnnModel& model, int height, int width);
 // The same for image's size, with the ERF of erf_layers (empty: every layer) filled in.
-std::vector<LayerReach> layer_reach(CnnModel& model, const xt::xtensor<float, 3>& image,
+std::vector<LayerReach> layer_reach(const CnnModel& model, Session& session,
+                                    const xt::xtensor<float, 3>& image,
                                     const std::vector<int>& erf_layers,
                                     const ErfOptions& options = {});
 

@@ -42,7 +42,8 @@ struct Comparison {
   bool same_frame = true;  // both models resize and crop the photo alike, so the maps align
 };
 
-Comparison compare_models(VitModel& vit, CnnModel& cnn, const RgbImage& photo,
+Comparison compare_models(const VitModel& vit, const CnnModel& cnn, Session& session,
+                          const RgbImage& photo,
                           const std::vector<std::string>& labels, const CompareOptions& options);
 
 }  // namespace vitscope

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "vitscope/kernels/precision.hpp"
 #include "vitscope/preprocess.hpp"
 
 namespace vitscope {
@@ -15,9 +16,6 @@ struct WeightSource {
   std::string sha256;       // empty when unknown
 };
 
-// Arithmetic of the matrix products: fp32, or bf16 operands with fp32 accumulation (weights stored
-// as bf16; AVX512-BF16 when the CPU has it, else emulated on the fp32 kernels).
-enum class Precision { Fp32, Bf16 };
 const char* precision_name(Precision precision);
 Precision parse_precision(const std::string& name);  // "fp32" | "bf16"; ConfigError
 

@@ -8,8 +8,10 @@
 #include <xtensor/xtensor.hpp>
 
 #include "vitscope/classifier.hpp"
-#include "vitscope/kernels/gemm.hpp"
+#include "vitscope/kernels/precision.hpp"
 #include "vitscope/safetensors.hpp"
+#include "vitscope/session.hpp"
+#include "vitscope/vit_options.hpp"
 
 namespace vitscope {
 
@@ -36,11 +38,14 @@ struct VitConfig {
 // Per layer, the attention probabilities softmax(q·kᵀ/√d): [batch, heads, tokens, tokens].
 using AttentionMaps = std::vector<xt::xtensor<float, 4>>;
 
+// A loaded ViT: config, preprocessing and packed weights, immutable after load. Any number of
+// threads may run it at once, each with its own Session.
 class VitModel final : public ImageClassifier {
  public:
   // Binds the tensors of a timm-named checkpoint, checking every shape against the config derived
   // from it. heads = 0 takes the file's "heads" metadata, else width / 64. pos_grid is the grid the
-  // model was trained at (0: from the spec's input size, else a square grid).
+  // model was trained at (0: from the spec's input size, else a square grid). pool (may be null)
+  // packs the weights.
   static std::unique_ptr<VitModel> load(const SafeTensors& file, const ModelSpec& spec,
                                         ThreadPool* pool);
 
@@ -51,32 +56,32 @@ class VitModel final : public ImageClassifier {
 
   // batch[B, 3, H, W] → logits[B, classes]; H and W must be multiples of the patch size. The
   // positional embedding is resampled (bicubic, as timm) when the grid differs from training.
-  xt::xtensor<float, 2> forward(const xt::xtensor<float, 4>& batch) override;
-  // The same, also recording every layer's attention probabilities.
-  xt::xtensor<float, 2> forward(const xt::xtensor<float, 4>& batch, AttentionMaps* attention);
-
-  // Times every stage of the following forward passes into profile (null: stop timing).
-  void set_profile(StageProfile* profile) override { profile_ = profile; }
+  xt::xtensor<float, 2> forward(const xt::xtensor<float, 4>& batch, Session& session) const override;
+  // The same with variants (attention visibility, normalisation, heads off, positional
+  // embedding) and recordings (into session.recording()); ConfigError on options that do not
+  // fit the model or the input.
+  xt::xtensor<float, 2> forward(const xt::xtensor<float, 4>& batch, Session& session,
+                                const VitForwardOptions& options) const;
 
   ~VitModel() override;
 
+  // Defined in src/models/vit_weights.hpp.
+  struct Weights;      // the packed parameters
+  struct SessionData;  // what a session keeps for this model
+  struct Pass;         // what one forward call settles before its threads start
+
  private:
   VitModel();
-  struct Weights;
-  struct Workspace;
-  // logits[n, classes] ← the layer stack on images[n, 3, H, W] (contiguous), with the positional
-  // embedding pos for their grid, in workspace ws, on pool (null: this thread only).
-  void forward_images(const float* images, int n, int H, int W, const xt::xtensor<float, 2>& pos,
-                      Workspace& ws, ThreadPool* pool, StageProfile* profile,
-                      AttentionMaps* attention, float* logits);
-  Workspace& workspace(std::size_t index);
+  // logits[n, classes] ← the layer stack on images[n, 3, H, W] (contiguous), on pool (null: this
+  // thread only), in the workspace of pass.
+  void forward_images(const Pass& pass, const float* images, int n, ThreadPool* pool,
+                      StageProfile* profile, Recording* recording, int workspace,
+                      float* logits) const;
 
   ModelSpec spec_;
   VitConfig config_;
-  ThreadPool* pool_ = nullptr;
-  StageProfile* profile_ = nullptr;
   std::unique_ptr<Weights> weights_;
-  std::vector<std::unique_ptr<Workspace>> workspaces_;  // [0] for whole batches, [1 + t] for task t's images
+  std::uint64_t session_key_;
 };
 
 // pos[T0, D] laid out as prefix tokens then a grid_h × grid_w grid → [prefix + out_h·out_w, D]:

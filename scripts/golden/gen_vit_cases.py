@@ -158,13 +158,24 @@ def check_against_torchvision(case: Case, state: dict, x: torch.Tensor, logits: 
     return worst
 
 
+def model_from_files(weights_path: str, io_metadata: dict) -> VisionTransformer:
+    """The float64 reference rebuilt from a weights file and the metadata of its io file."""
+    tensors, _ = safetensors_io.load(weights_path)
+    grid = (int(io_metadata["pos_grid_h"]), int(io_metadata["pos_grid_w"]))
+    return VisionTransformer.from_state_dict(to_torch(tensors), int(io_metadata["heads"]), grid,
+                                             io_metadata["pos_embed_antialias"] == "1").double()
+
+
+def load_case(name: str):
+    """An existing case from OUT_DIR: (float64 model, io tensors, io metadata)."""
+    io, meta = safetensors_io.load(os.path.join(OUT_DIR, f"{name}.io.safetensors"))
+    return model_from_files(os.path.join(OUT_DIR, f"{name}.safetensors"), meta), io, meta
+
+
 def check_round_trip(case: Case, weights_path: str, io_path: str) -> None:
     """Rebuilds the model from the written files alone and reproduces the stored outputs."""
-    tensors, _ = safetensors_io.load(weights_path)
     io, meta = safetensors_io.load(io_path)
-    grid = (int(meta["pos_grid_h"]), int(meta["pos_grid_w"]))
-    model = VisionTransformer.from_state_dict(to_torch(tensors), int(meta["heads"]), grid,
-                                              meta["pos_embed_antialias"] == "1").double()
+    model = model_from_files(weights_path, meta)
     assert model.cfg == case.cfg, (model.cfg, case.cfg)
     with torch.no_grad():
         logits, attentions = model(torch.from_numpy(io["input"].copy()).double())

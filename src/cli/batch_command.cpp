@@ -141,7 +141,7 @@ int run_batch(const BatchOptions& options) {
   PipelineStats stats;
   SummaryContext context{done_earlier, options.out, 0};
   try {
-    run_pipeline(*loaded.model, paths, pipeline, sink, stats);
+    run_pipeline(*loaded.model, loaded.session, paths, pipeline, sink, stats);
   } catch (...) {
     progress.finish();
     std::cerr << batch_summary(stats, context);

@@ -31,9 +31,10 @@ constexpr std::size_t kWriteQueueBatches = 2;
 
 class Pipeline {
  public:
-  Pipeline(ImageClassifier& model, const std::vector<std::string>& paths,
+  Pipeline(const ImageClassifier& model, Session& session, const std::vector<std::string>& paths,
            const PipelineOptions& options, PipelineSink& sink, PipelineStats& stats)
       : model_(model),
+        session_(session),
         paths_(paths),
         options_(options),
         sink_(sink),
@@ -183,7 +184,7 @@ class Pipeline {
           const auto& tensor = images[good[g]].tensor;
           std::copy(tensor.begin(), tensor.end(), batch.begin() + static_cast<std::ptrdiff_t>(g * image_size));
         }
-        logits = model_.forward(batch);
+        logits = model_.forward(batch, session_);
       }
       WriteItem item;
       std::vector<ModelOutcome> outcomes(images.size());
@@ -232,7 +233,8 @@ class Pipeline {
     }
   }
 
-  ImageClassifier& model_;
+  const ImageClassifier& model_;
+  Session& session_;
   const std::vector<std::string>& paths_;
   const PipelineOptions& options_;
   PipelineSink& sink_;
@@ -256,9 +258,9 @@ class Pipeline {
 
 }  // namespace
 
-void run_pipeline(ImageClassifier& model, const std::vector<std::string>& paths,
+void run_pipeline(const ImageClassifier& model, Session& session, const std::vector<std::string>& paths,
                   const PipelineOptions& options, PipelineSink& sink, PipelineStats& stats) {
-  Pipeline(model, paths, options, sink, stats).run();
+  Pipeline(model, session, paths, options, sink, stats).run();
 }
 
 }  // namespace vitscope::cli

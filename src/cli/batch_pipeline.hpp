@@ -75,7 +75,7 @@ struct PipelineStats {
 // Runs every input through the model and hands the rows to the sink. Rethrows the first exception
 // of the model or the sink after every batch before it has been written; `stats` is filled either
 // way.
-void run_pipeline(ImageClassifier& model, const std::vector<std::string>& paths,
+void run_pipeline(const ImageClassifier& model, Session& session, const std::vector<std::string>& paths,
                   const PipelineOptions& options, PipelineSink& sink, PipelineStats& stats);
 
 }  // namespace vitscope::cli

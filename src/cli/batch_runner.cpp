@@ -46,7 +46,7 @@ void run_in_batches(LoadedModel& loaded, const std::vector<std::string>& inputs,
       for (std::size_t g = 0; g < good.size(); ++g)
         std::copy(prepared[good[g]].tensor.begin(), prepared[good[g]].tensor.end(),
                   batch.begin() + static_cast<std::ptrdiff_t>(g * image_size));
-      logits = model.forward(batch);
+      logits = model.forward(batch, loaded.session);
     }
     std::size_t next_good = 0;
     for (std::size_t i = 0; i < count; ++i) {

@@ -69,11 +69,12 @@ int run_bench(const BenchOptions& options) {
   std::normal_distribution<float> normal(0.0f, 1.0f);
   for (float& v : batch) v = normal(rng);
 
-  for (int i = 0; i < options.warmup; ++i) model.forward(batch);
+  Session& session = loaded.session;
+  for (int i = 0; i < options.warmup; ++i) model.forward(batch, session);
   std::vector<double> seconds;
   for (int i = 0; i < options.iterations; ++i) {
     const auto start = std::chrono::steady_clock::now();
-    model.forward(batch);
+    model.forward(batch, session);
     seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
   double total_seconds = 0;
@@ -133,11 +134,11 @@ int run_bench(const BenchOptions& options) {
   }
   if (options.profile) {
     StageProfile profile;
-    model.set_profile(&profile);
+    session.set_profile(&profile);
     const auto start = std::chrono::steady_clock::now();
-    for (int i = 0; i < options.iterations; ++i) model.forward(batch);
+    for (int i = 0; i < options.iterations; ++i) model.forward(batch, session);
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    model.set_profile(nullptr);
+    session.set_profile(nullptr);
     double total = 0;
     for (const auto& [stage, s] : profile.stages()) total += s;
     // Stage times are means over the profiled runs: compare their sum with these runs' own mean,

@@ -168,7 +168,7 @@ int run_compare(const CompareCommandOptions& options) {
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     try {
       const RgbImage photo = load_image(inputs[i]);
-      const Comparison c = compare_models(*vit, *cnn, photo, labels, compare);
+      const Comparison c = compare_models(*vit, *cnn, vit_loaded.session, photo, labels, compare);
       std::error_code ec;
       fs::create_directories(dirs[i], ec);
       if (ec) throw ConfigError(dirs[i].string() + ": cannot create folder: " + ec.message());

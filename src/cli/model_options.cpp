@@ -48,6 +48,7 @@ LoadedModel load_model(const ModelOptions& options) {
   loaded.pool = std::make_unique<ThreadPool>(options.threads > 0 ? options.threads
                                                                  : hardware_threads());
   loaded.model = load_classifier(spec, loaded.pool.get());
+  loaded.session = Session(loaded.pool.get());
   std::error_code ec;
   if (!spec.labels_path.empty() && std::filesystem::exists(spec.labels_path, ec)) {
     std::vector<std::string> labels = read_label_names(spec.labels_path);

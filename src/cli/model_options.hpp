@@ -23,8 +23,9 @@ struct ModelOptions {
 void add_model_options(CLI::App& command, ModelOptions& options);
 
 struct LoadedModel {
-  std::unique_ptr<ThreadPool> pool;  // declared first: the model uses it until destroyed
+  std::unique_ptr<ThreadPool> pool;  // declared first: the session uses it until destroyed
   std::unique_ptr<ImageClassifier> model;
+  Session session;                   // runs the model on pool
   std::vector<std::string> labels;   // empty when no label file fits the model
 };
 

@@ -28,13 +28,14 @@ xt::xtensor<float, 2> class_activation_map(const xt::xtensor<float, 3>& features
   return map;
 }
 
-ClassActivation class_activation_map(CnnModel& model, const xt::xtensor<float, 3>& image,
+ClassActivation class_activation_map(const CnnModel& model, Session& session,
+                                     const xt::xtensor<float, 3>& image,
                                      int class_index) {
   xt::xtensor<float, 4> batch =
       xt::xtensor<float, 4>::from_shape({1, image.shape(0), image.shape(1), image.shape(2)});
   std::copy(image.begin(), image.end(), batch.begin());
-  xt::xtensor<float, 4> features;
-  const xt::xtensor<float, 2> logits = model.forward(batch, &features);
+  const xt::xtensor<float, 2> logits = model.forward(batch, session, /*record_features=*/true);
+  const xt::xtensor<float, 4>& features = session.recording().features;
   ClassActivation result;
   result.logits = xt::xtensor<float, 1>::from_shape({logits.shape(1)});
   std::copy(logits.begin(), logits.end(), result.logits.begin());

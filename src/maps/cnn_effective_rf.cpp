@@ -49,7 +49,8 @@ MassSpread mass_spread(const xt::xtensor<float, 2>& map, double centre_y, double
   return spread;
 }
 
-std::vector<EffectiveReceptiveField> effective_receptive_fields(CnnModel& model,
+std::vector<EffectiveReceptiveField> effective_receptive_fields(const CnnModel& model,
+                                                                Session& session,
                                                                 const xt::xtensor<float, 3>& image,
                                                                 const std::vector<int>& layers,
                                                                 const ErfOptions& options) {
@@ -62,7 +63,7 @@ std::vector<EffectiveReceptiveField> effective_receptive_fields(CnnModel& model,
       throw ConfigError("effective receptive field: no layer " + std::to_string(layer));
     units.push_back({layer, sizes[layer].height / 2, sizes[layer].width / 2, options.channel});
   }
-  const std::vector<xt::xtensor<float, 3>> grads = model.input_gradients(image, units);
+  const std::vector<xt::xtensor<float, 3>> grads = model.input_gradients(image, units, session);
 
   std::vector<EffectiveReceptiveField> result(units.size());
   for (std::size_t i = 0; i < units.size(); ++i) {

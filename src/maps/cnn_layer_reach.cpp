@@ -20,14 +20,15 @@ std::vector<LayerReach> layer_reach(const CnnModel& model, int height, int width
   return rows;
 }
 
-std::vector<LayerReach> layer_reach(CnnModel& model, const xt::xtensor<float, 3>& image,
+std::vector<LayerReach> layer_reach(const CnnModel& model, Session& session,
+                                    const xt::xtensor<float, 3>& image,
                                     const std::vector<int>& erf_layers, const ErfOptions& options) {
   std::vector<LayerReach> rows =
       layer_reach(model, static_cast<int>(image.shape(1)), static_cast<int>(image.shape(2)));
   std::vector<int> layers = erf_layers;
   if (layers.empty())
     for (const LayerReach& r : rows) layers.push_back(r.layer);
-  for (const EffectiveReceptiveField& erf : effective_receptive_fields(model, image, layers, options)) {
+  for (const EffectiveReceptiveField& erf : effective_receptive_fields(model, session, image, layers, options)) {
     LayerReach& r = rows[erf.layer - 1];  // rows start at layer 1
     r.effective_size = erf.spread.size;
     r.effective_sigma = erf.spread.sigma;

@@ -20,7 +20,8 @@ bool same_geometry(const PreprocessConfig& a, const PreprocessConfig& b) {
 
 }  // namespace
 
-Comparison compare_models(VitModel& vit, CnnModel& cnn, const RgbImage& photo,
+Comparison compare_models(const VitModel& vit, const CnnModel& cnn, Session& session,
+                          const RgbImage& photo,
                           const std::vector<std::string>& labels, const CompareOptions& options) {
   Comparison c;
   const PreprocessConfig& vit_config = vit.spec().preprocess;
@@ -29,9 +30,11 @@ Comparison compare_models(VitModel& vit, CnnModel& cnn, const RgbImage& photo,
 
   // ViT: logits with every layer's attention.
   c.vit_view = resize_and_crop(photo, vit_config);
-  AttentionMaps attention;
-  const xt::xtensor<float, 2> vit_logits =
-      vit.forward(as_batch(normalize_image(c.vit_view, vit_config.mean, vit_config.std)), &attention);
+  VitForwardOptions record;
+  record.record_attention = true;
+  const xt::xtensor<float, 2> vit_logits = vit.forward(
+      as_batch(normalize_image(c.vit_view, vit_config.mean, vit_config.std)), session, record);
+  const AttentionMaps& attention = session.recording().attention;
   c.vit_top = top_k(vit_logits.data(), vit.num_classes(), options.topk, labels);
   const TokenLayout layout = token_layout(vit, vit_config.input_height, vit_config.input_width);
   c.rollout = attention_rollout(attention, 0, layout, options.rollout);
@@ -45,13 +48,13 @@ Comparison compare_models(VitModel& vit, CnnModel& cnn, const RgbImage& photo,
   if (options.cnn_class >= cnn.num_classes())
     throw ConfigError("class " + std::to_string(options.cnn_class) + " is out of range (the CNN has " +
                       std::to_string(cnn.num_classes()) + " classes)");
-  const ClassActivation cam = class_activation_map(cnn, cnn_input, options.cnn_class);
+  const ClassActivation cam = class_activation_map(cnn, session, cnn_input, options.cnn_class);
   c.cnn_top = top_k(cam.logits.data(), cnn.num_classes(), options.topk, labels);
   c.cam_class = cam.class_index;
   c.cam_label = c.cam_class < static_cast<int>(labels.size()) ? labels[c.cam_class]
                                                               : "class " + std::to_string(c.cam_class);
   c.cam = cam.map;
-  c.cnn_reach = options.effective_fields ? layer_reach(cnn, cnn_input, {})
+  c.cnn_reach = options.effective_fields ? layer_reach(cnn, session, cnn_input, {})
                                          : layer_reach(cnn, cnn_config.input_height, cnn_config.input_width);
 
   const int h = static_cast<int>(c.vit_view.shape(0)), w = static_cast<int>(c.vit_view.shape(1));

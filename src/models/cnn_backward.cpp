@@ -16,14 +16,14 @@ void add_into(float* dst, const float* src, std::size_t n) {
 }  // namespace
 
 std::vector<xt::xtensor<float, 3>> CnnModel::input_gradients(const xt::xtensor<float, 3>& image,
-                                                             const std::vector<CnnUnit>& units) {
+                                                             const std::vector<CnnUnit>& units,
+                                                             Session& session) const {
   if (image.shape(0) != 3)
     throw ConfigError("image of shape [" + std::to_string(image.shape(0)) + "," +
                       std::to_string(image.shape(1)) + "," + std::to_string(image.shape(2)) +
                       "]: expected [3,height,width]");
   const int H = static_cast<int>(image.shape(1)), W = static_cast<int>(image.shape(2));
-  plan(1, H, W, /*keep_every_layer=*/true);
-  const Workspace& ws = *workspace_;
+  Workspace& ws = plan(session, 1, H, W, /*keep_every_layer=*/true);
   for (const CnnUnit& u : units) {
     if (u.layer < 1 || u.layer >= static_cast<int>(layers_.size()))
       throw ConfigError("unit of layer " + std::to_string(u.layer) + ": no such layer (1.." +
@@ -39,19 +39,19 @@ std::vector<xt::xtensor<float, 3>> CnnModel::input_gradients(const xt::xtensor<f
   xt::xtensor<float, 4> batch = xt::xtensor<float, 4>::from_shape(
       {1, 3, static_cast<std::size_t>(H), static_cast<std::size_t>(W)});
   std::copy(image.begin(), image.end(), batch.begin());
-  run_layers(batch);
+  run_layers(batch, ws, session.pool());
 
   std::vector<xt::xtensor<float, 3>> grads;
   for (const CnnUnit& u : units) {
     grads.push_back(xt::xtensor<float, 3>::from_shape(
         {3, static_cast<std::size_t>(H), static_cast<std::size_t>(W)}));
-    backward(u, grads.back());
+    backward(u, ws, session.pool(), grads.back());
   }
   return grads;
 }
 
-void CnnModel::backward(const CnnUnit& unit, xt::xtensor<float, 3>& grad_image) {
-  Workspace& ws = *workspace_;
+void CnnModel::backward(const CnnUnit& unit, Workspace& ws, ThreadPool* pool,
+                        xt::xtensor<float, 3>& grad_image) const {
   // Layers after the unit's cannot receive gradient; earlier ones start from zero.
   for (int i = 0; i <= unit.layer; ++i) std::fill_n(ws.grad(i), ws.count(i), 0.0f);
   const CnnFeatureSize& s = ws.sizes[unit.layer];
@@ -81,7 +81,7 @@ void CnnModel::backward(const CnnUnit& unit, xt::xtensor<float, 3>& grad_image) 
     float* gx = ws.grad(l.inputs[0]);
     switch (l.op) {
       case CnnOp::Conv:
-        kernels::conv2d_input_grad(g, gy, w.weight.data(), l.channels, gx, pool_);
+        kernels::conv2d_input_grad(g, gy, w.weight.data(), l.channels, gx, pool);
         break;
       case CnnOp::DepthwiseConv:
         kernels::depthwise_conv3x3_input_grad(g, gy, w.weight.data(), gx);

@@ -8,19 +8,20 @@
 
 namespace vitscope {
 
-CnnModel::CnnModel() : weights_(std::make_unique<Weights>()) {}
+CnnModel::CnnModel()
+    : weights_(std::make_unique<Weights>()), session_key_(Session::new_owner_key()) {}
 CnnModel::~CnnModel() = default;
 
 int CnnModel::num_classes() const { return static_cast<int>(weights_->head_bias.size()); }
 const xt::xtensor<float, 2>& CnnModel::head_weight() const { return weights_->head_weight; }
 const std::vector<float>& CnnModel::head_bias() const { return weights_->head_bias; }
 
-void CnnModel::plan(int batch, int height, int width, bool keep_every_layer) {
-  if (!workspace_) workspace_ = std::make_unique<Workspace>();
-  Workspace& ws = *workspace_;
+CnnModel::Workspace& CnnModel::plan(Session& session, int batch, int height, int width,
+                                    bool keep_every_layer) const {
+  Workspace& ws = session.state_for<Workspace>(session_key_);
   if (ws.batch == batch && ws.height == height && ws.width == width &&
       ws.keep_every_layer == keep_every_layer)
-    return;
+    return ws;
   ws.sizes = feature_sizes(height, width);
   ws.batch = batch;
   ws.height = height;
@@ -76,10 +77,10 @@ void CnnModel::plan(int batch, int height, int width, bool keep_every_layer) {
   ws.grads.clear();
   if (keep_every_layer) ws.grads.assign(total, 0.0f);
   ws.pooled.assign(static_cast<std::size_t>(batch) * layers_[feature_layer_].channels, 0.0f);
+  return ws;
 }
 
-void CnnModel::run_layers(const xt::xtensor<float, 4>& batch) {
-  Workspace& ws = *workspace_;
+void CnnModel::run_layers(const xt::xtensor<float, 4>& batch, Workspace& ws, ThreadPool* pool) const {
   const int B = ws.batch, H = ws.height, W = ws.width;
   // The image, NCHW → NHWC.
   float* image = ws.output(0);
@@ -107,16 +108,16 @@ void CnnModel::run_layers(const xt::xtensor<float, 4>& batch) {
     const kernels::Clamp clamp = activation_clamp(l.activation);
     switch (l.op) {
       case CnnOp::Conv:
-        kernels::conv2d(g, x, w.packed, w.bias.data(), clamp, y, pool_);
+        kernels::conv2d(g, x, w.packed, w.bias.data(), clamp, y, pool);
         break;
       case CnnOp::DepthwiseConv:
-        kernels::depthwise_conv3x3(g, x, w.weight.data(), w.bias.data(), clamp, y, pool_);
+        kernels::depthwise_conv3x3(g, x, w.weight.data(), w.bias.data(), clamp, y, pool);
         break;
       case CnnOp::MaxPool:
-        kernels::max_pool(g, x, y, pool_);
+        kernels::max_pool(g, x, y, pool);
         break;
       case CnnOp::AddRelu:
-        kernels::add_clamp(x, ws.output(l.inputs[1]), ws.count(static_cast<int>(i)), clamp, y, pool_);
+        kernels::add_clamp(x, ws.output(l.inputs[1]), ws.count(static_cast<int>(i)), clamp, y, pool);
         break;
       case CnnOp::Input:
         break;
@@ -124,22 +125,20 @@ void CnnModel::run_layers(const xt::xtensor<float, 4>& batch) {
   }
 }
 
-xt::xtensor<float, 2> CnnModel::forward(const xt::xtensor<float, 4>& batch) {
-  return forward(batch, nullptr);
+xt::xtensor<float, 2> CnnModel::forward(const xt::xtensor<float, 4>& batch, Session& session) const {
+  return forward(batch, session, false);
 }
 
-xt::xtensor<float, 2> CnnModel::forward(const xt::xtensor<float, 4>& batch,
-                                        xt::xtensor<float, 4>* features) {
+xt::xtensor<float, 2> CnnModel::forward(const xt::xtensor<float, 4>& batch, Session& session,
+                                        bool record_features) const {
   const int B = static_cast<int>(batch.shape(0)), H = static_cast<int>(batch.shape(2)),
             W = static_cast<int>(batch.shape(3));
   if (batch.shape(1) != 3 || B == 0)
     throw ConfigError("input of shape [" + std::to_string(B) + "," + std::to_string(batch.shape(1)) +
                       "," + std::to_string(H) + "," + std::to_string(W) +
                       "]: expected [batch,3,height,width]");
-  plan(B, H, W, /*keep_every_layer=*/false);
-  run_layers(batch);
-
-  Workspace& ws = *workspace_;
+  Workspace& ws = plan(session, B, H, W, /*keep_every_layer=*/false);
+  run_layers(batch, ws, session.pool());
   const CnnFeatureSize& f = ws.sizes[feature_layer_];
   const float* feature_map = ws.output(feature_layer_);
   kernels::global_average_pool(feature_map, B, f.height * f.width, f.channels, ws.pooled.data());
@@ -147,12 +146,13 @@ xt::xtensor<float, 2> CnnModel::forward(const xt::xtensor<float, 4>& batch,
   xt::xtensor<float, 2> logits = xt::xtensor<float, 2>::from_shape(
       {static_cast<std::size_t>(B), static_cast<std::size_t>(classes)});
   kernels::linear(ws.pooled.data(), f.channels, B, weights_->head_packed, logits.data(), classes,
-                  {weights_->head_bias.data(), false, false}, pool_);
-  if (features) {
-    *features = xt::xtensor<float, 4>::from_shape(
+                  {weights_->head_bias.data(), false, false}, session.pool());
+  if (record_features) {
+    xt::xtensor<float, 4>& features = session.recording().features;
+    features = xt::xtensor<float, 4>::from_shape(
         {static_cast<std::size_t>(B), static_cast<std::size_t>(f.height),
          static_cast<std::size_t>(f.width), static_cast<std::size_t>(f.channels)});
-    std::copy(feature_map, feature_map + features->size(), features->begin());
+    std::copy(feature_map, feature_map + features.size(), features.begin());
   }
   return logits;
 }

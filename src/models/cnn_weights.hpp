@@ -35,7 +35,7 @@ struct CnnModel::Weights {
 // Every layer's output for one (batch, height, width), in one arena. For inference, layers whose
 // outputs are no longer needed hand their memory on (offsets overlap); with keep_every_layer (the
 // backward pass needs all of them) each layer has its own span, and grads mirrors the arena.
-struct CnnModel::Workspace {
+struct CnnModel::Workspace : SessionState {
   int batch = 0, height = 0, width = 0;
   bool keep_every_layer = false;
   std::vector<CnnFeatureSize> sizes;  // per layer

@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "models/cnn_binder.hpp"
+#include "models/cnn_batchnorm.hpp"
 #include "models/cnn_weights.hpp"
 #include "vitscope/error.hpp"
 
@@ -20,13 +20,13 @@ constexpr int kBlocks = 13;
 bool strided_block(int n) { return n == 2 || n == 4 || n == 6 || n == 12; }
 
 // Keras BatchNorm tensors of a layer: <name>_bn/{gamma,beta,moving_mean,moving_variance}.
-ChannelAffine keras_batchnorm(CnnTensorBinder& bind, const std::string& layer, std::int64_t channels) {
+ChannelAffine keras_batchnorm(TensorBinder& bind, const std::string& layer, std::int64_t channels) {
   const std::string p = layer + "_bn/";
-  return bind.batchnorm(p + "gamma", p + "beta", p + "moving_mean", p + "moving_variance", channels,
+  return bind_batchnorm(bind, p + "gamma", p + "beta", p + "moving_mean", p + "moving_variance", channels,
                         kBatchNormEps);
 }
 
-std::int64_t dim(const CnnTensorBinder& bind, const std::string& name, std::size_t axis, std::size_t rank) {
+std::int64_t dim(const TensorBinder& bind, const std::string& name, std::size_t axis, std::size_t rank) {
   const TensorShape& s = bind.shape(name);
   if (s.size() != rank || s[axis] <= 0)
     throw WeightsError(bind.path() + ": tensor '" + name + "' has shape " + shape_to_string(s) +
@@ -43,8 +43,8 @@ std::unique_ptr<CnnModel> CnnModel::load_mobilenet_v1(const SafeTensors& file, c
                                      "or 'conv_dw_1/depthwise_kernel')");
   std::unique_ptr<CnnModel> model(new CnnModel());
   model->spec_ = spec;
-  model->pool_ = pool;
-  CnnTensorBinder bind(file, "a MobileNet v1 in Keras layout");
+
+  TensorBinder bind(file, "a MobileNet v1 in Keras layout", pool);
   CnnGraphBuilder graph(*model);
   const CnnPadding same{true, {}};
 

@@ -4,7 +4,7 @@
 // are OIHW; num_batches_tracked counters are ignored. BatchNorm (eps 1e-5) is folded.
 #include <algorithm>
 
-#include "models/cnn_binder.hpp"
+#include "models/cnn_batchnorm.hpp"
 #include "models/cnn_weights.hpp"
 #include "vitscope/error.hpp"
 
@@ -17,7 +17,7 @@ CnnPadding symmetric(int pixels) { return {false, {pixels, pixels, pixels, pixel
 
 // A convolution <weight_prefix>.weight [O, C, k, k] (C = the input's channels), folded with the
 // BatchNorm <bn_prefix>.{weight,bias,running_mean,running_var}.
-int conv_bn(CnnGraphBuilder& graph, CnnTensorBinder& bind, const std::string& layer_name,
+int conv_bn(CnnGraphBuilder& graph, TensorBinder& bind, const std::string& layer_name,
             const std::string& weight_name, const std::string& bn_prefix, int input, int kernel,
             int stride, CnnActivation activation) {
   const std::int64_t c = graph.channels(input);
@@ -35,7 +35,7 @@ int conv_bn(CnnGraphBuilder& graph, CnnTensorBinder& bind, const std::string& la
       for (int kx = 0; kx < kernel; ++kx)
         for (std::int64_t i = 0; i < c; ++i)
           w[((n * kernel + ky) * kernel + kx) * c + i] = k(n, i, ky, kx);
-  fold_affine(bind.batchnorm(bn_prefix + ".weight", bn_prefix + ".bias", bn_prefix + ".running_mean",
+  fold_affine(bind_batchnorm(bind, bn_prefix + ".weight", bn_prefix + ".bias", bn_prefix + ".running_mean",
                              bn_prefix + ".running_var", o, kBatchNormEps),
               w, bias);
   bind.ignore(bn_prefix + ".num_batches_tracked");
@@ -52,8 +52,8 @@ std::unique_ptr<CnnModel> CnnModel::load_resnet(const SafeTensors& file, const M
                                      "'conv1.weight' or 'layer1.0.conv1.weight')");
   std::unique_ptr<CnnModel> model(new CnnModel());
   model->spec_ = spec;
-  model->pool_ = pool;
-  CnnTensorBinder bind(file, "a ResNet in torchvision/timm layout");
+
+  TensorBinder bind(file, "a ResNet in torchvision/timm layout", pool);
   CnnGraphBuilder graph(*model);
 
   const TensorShape& stem = bind.shape("conv1.weight");

@@ -4,10 +4,10 @@
 #include <cmath>
 #include <cstring>
 
+#include "models/vit_attention.hpp"
 #include "models/vit_weights.hpp"
 #include "vitscope/kernels/gelu.hpp"
 #include "vitscope/kernels/layernorm.hpp"
-#include "vitscope/kernels/softmax.hpp"
 #include "vitscope/stage_profile.hpp"
 
 namespace vitscope {
@@ -34,17 +34,44 @@ void add_rows(float* dst, const float* src, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) dst[i] += src[i];
 }
 
+// The attention variant of block `index` under the pass's options.
+vit_detail::AttentionVariant block_variant(const VitModel::Pass& pass, int index, int heads) {
+  const VitForwardOptions& o = *pass.options;
+  vit_detail::AttentionVariant v;
+  const bool visibility = o.visibility_blocks == 0 || index < o.visibility_blocks;
+  if (visibility) {
+    v.window = o.window;
+    v.mask = o.mask.empty() ? nullptr : o.mask.data();
+  }
+  v.relu = o.normalization == ScoreNormalization::ReluVisible;
+  if (!pass.head_off.empty()) {
+    const std::uint8_t* row = pass.head_off.data() + static_cast<std::size_t>(index) * heads;
+    if (std::any_of(row, row + heads, [](std::uint8_t x) { return x != 0; })) v.head_off = row;
+  }
+  return v;
+}
+
 }  // namespace
 
-void VitModel::forward_images(const float* images, int B, int H, int W,
-                              const xt::xtensor<float, 2>& pos_embed, Workspace& ws, ThreadPool* pool,
-                              StageProfile* profile, AttentionMaps* attention, float* logits) {
+void VitModel::forward_images(const Pass& pass, const float* images, int B, ThreadPool* pool,
+                              StageProfile* profile, Recording* recording, int workspace,
+                              float* logits) const {
   const VitConfig& c = config_;
   const Weights& w = *weights_;  // shared by the threads that run images side by side: read only
-  const int P = c.patch_size;
-  const int gh = H / P, gw = W / P, grid = gh * gw, prefix = c.prefix_tokens;
-  const int T = prefix + grid, D = c.width, heads = c.heads, hd = c.head_dim();
+  const VitForwardOptions& options = *pass.options;
+  VitWorkspace& ws = *pass.data->workspaces[static_cast<std::size_t>(workspace)];
+  const int P = c.patch_size, H = pass.height, W = pass.width;
+  const int grid = pass.grid_h * pass.grid_w, prefix = c.prefix_tokens;
+  const int T = pass.tokens, D = c.width, heads = c.heads;
   ws.reserve(c, B, T, grid);
+  const bool record_attention = recording && options.record_attention;
+  const bool record_tokens = recording && options.record_tokens;
+  auto record_stream = [&] {
+    xt::xtensor<float, 3> tokens = xt::xtensor<float, 3>::from_shape(
+        {static_cast<std::size_t>(B), static_cast<std::size_t>(T), static_cast<std::size_t>(D)});
+    std::copy(ws.x.begin(), ws.x.begin() + static_cast<std::ptrdiff_t>(tokens.size()), tokens.begin());
+    recording->tokens.push_back(std::move(tokens));
+  };
 
   // Tokens: x[b] = [cls, (dist,) patch_embed(patches)] + pos.
   {
@@ -56,16 +83,16 @@ void VitModel::forward_images(const float* images, int B, int H, int W,
                             grid, xb + static_cast<std::size_t>(prefix) * D, D, false, false, pool);
       if (!w.cls_token.empty()) std::copy(w.cls_token.begin(), w.cls_token.end(), xb);
       if (!w.dist_token.empty()) std::copy(w.dist_token.begin(), w.dist_token.end(), xb + D);
-      add_rows(xb, pos_embed.data(), static_cast<std::size_t>(T) * D);
+      add_rows(xb, pass.pos_embed->data(), static_cast<std::size_t>(T) * D);
     }
   }
-  if (attention) {
-    attention->clear();
-    ws.scores.resize(static_cast<std::size_t>(B) * heads * T * T);
-  }
+  if (record_tokens) record_stream();
+  if (record_attention) ws.scores.resize(static_cast<std::size_t>(B) * heads * T * T);
   const int rows = B * T;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  for (const VitBlockWeights& block : w.blocks) {
+  const kernels::ActivationProducts& products = kernels::activation_products(c.precision);
+  const vit_detail::AttentionShape shape{B, T, D, heads, prefix, pass.grid_h, pass.grid_w};
+  for (std::size_t index = 0; index < w.blocks.size(); ++index) {
+    const VitBlockWeights& block = w.blocks[index];
     // x += proj(attention(norm1(x)))
     {
       ScopedStage stage(profile, "layernorm");
@@ -76,68 +103,19 @@ void VitModel::forward_images(const float* images, int B, int H, int W,
       ScopedStage stage(profile, "qkv");
       block.qkv.apply(ws.normed.data(), D, rows, ws.qkv.data(), 3 * D, false, false, pool);
     }
-    // One task per (image, head, block of query rows): scores = q·kᵀ/√d, softmax, then p·v into the
-    // head's columns. Rows are split so that there are a few tasks per thread even when the heads
-    // are few (DeiT-Tiny: 3), rather than spreading each small product over the threads, and so
-    // that the task count is a multiple of the thread count where it can be (9 equal tasks on 2
-    // threads would leave one idle for a ninth of the time).
-    const int pairs = B * heads;
-    const int threads = pool ? pool->size() : 1;
-    const int max_blocks = std::max(1, T / 24);
-    int blocks = std::min(max_blocks, (4 * threads + pairs - 1) / pairs);
-    for (int candidate = blocks; candidate <= std::min(max_blocks, 2 * blocks); ++candidate)
-      if (pairs * candidate % threads == 0) {
-        blocks = candidate;
-        break;
-      }
-    const int block_rows = ((T + blocks - 1) / blocks + 5) / 6 * 6;  // whole 6-row micro-tiles
-    blocks = (T + block_rows - 1) / block_rows;
-    const bool bf16 = c.precision == Precision::Bf16;
-    auto attend = [&](int task) {
-      const int pair = task / blocks, row0 = (task % blocks) * block_rows;
-      const int rows_here = std::min(block_rows, T - row0);
-      if (rows_here <= 0) return;
-      const int b = pair / heads, h = pair % heads;
-      const float* qkv_b = ws.qkv.data() + static_cast<std::size_t>(b) * T * 3 * D + h * hd;
-      const float* q = qkv_b + static_cast<std::size_t>(row0) * 3 * D;
-      const float* k = qkv_b + D;
-      const float* v = qkv_b + 2 * D;
-      // Recorded maps need every head's scores at once; otherwise each task reuses its thread's own
-      // block of rows, which stays in L2 between the three steps and from one task to the next
-      // (a fresh [T, T] slice per head meant writing ~1 MB of cold memory per layer at batch 1).
-      thread_local std::vector<float> task_scores;
-      float* s;
-      if (attention) {
-        s = ws.scores.data() + (static_cast<std::size_t>(pair) * T + row0) * T;
-      } else {
-        task_scores.resize(static_cast<std::size_t>(block_rows) * T);
-        s = task_scores.data();
-      }
-      float* out = ws.attended.data() + (static_cast<std::size_t>(b) * T + row0) * D + h * hd;
-      if (bf16) {
-        kernels::gemm_abt_bf16(rows_here, T, hd, scale, q, 3 * D, k, 3 * D, s, T, nullptr);
-        kernels::softmax_rows(s, rows_here, T, T, nullptr);
-        kernels::gemm_ab_bf16(rows_here, hd, T, s, T, v, 3 * D, out, D, nullptr);
-      } else {
-        kernels::gemm_abt(rows_here, T, hd, scale, q, 3 * D, k, 3 * D, s, T, nullptr);
-        kernels::softmax_rows(s, rows_here, T, T, nullptr);
-        kernels::gemm_ab(rows_here, hd, T, s, T, v, 3 * D, out, D, nullptr);
-      }
-    };
     {
       ScopedStage stage(profile, "attention");
-      if (pool)
-        pool->run(pairs * blocks, attend);
-      else
-        for (int task = 0; task < pairs * blocks; ++task) attend(task);
+      vit_detail::run_attention(shape, block_variant(pass, static_cast<int>(index), heads), products,
+                                ws.qkv.data(), ws.attended.data(),
+                                record_attention ? ws.scores.data() : nullptr, pool);
     }
-    if (attention) {
+    if (record_attention) {
       xt::xtensor<float, 4> maps = xt::xtensor<float, 4>::from_shape(
           {static_cast<std::size_t>(B), static_cast<std::size_t>(heads),
            static_cast<std::size_t>(T), static_cast<std::size_t>(T)});
       std::copy(ws.scores.begin(), ws.scores.begin() + static_cast<std::ptrdiff_t>(maps.size()),
                 maps.begin());
-      attention->push_back(std::move(maps));
+      recording->attention.push_back(std::move(maps));
     }
     {
       ScopedStage stage(profile, "proj");
@@ -157,6 +135,7 @@ void VitModel::forward_images(const float* images, int B, int H, int W,
       ScopedStage stage(profile, "fc2");
       block.fc2.apply(ws.hidden.data(), c.mlp_hidden, rows, ws.x.data(), D, false, true, pool);
     }
+    if (record_tokens) record_stream();
   }
 
   // Pooling and the classifier head(s).

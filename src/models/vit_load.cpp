@@ -7,85 +7,28 @@
 #include <set>
 #include <string>
 
+#include "models/tensor_binder.hpp"
 #include "models/vit_weights.hpp"
 #include "vitscope/error.hpp"
 
 namespace vitscope {
 namespace {
 
-using Shape = std::vector<std::int64_t>;
+using Shape = TensorShape;
 
-// Reads tensors by name with shape checks and remembers which ones were used.
-class TensorBinder {
- public:
-  TensorBinder(const SafeTensors& file, Precision precision, ThreadPool* pool)
-      : file_(file), precision_(precision), pool_(pool) {}
+// A Linear layer <prefix>.weight (stored as `stored`, else [out, in]) and <prefix>.bias, packed
+// for the model's precision.
+PackedLinear bind_linear(TensorBinder& bind, const std::string& prefix, std::int64_t out,
+                         std::int64_t in, Precision precision, const Shape& stored = {}) {
+  PackedLinear layer;
+  layer.weight = bind.linear_weight(prefix + ".weight", out, in, precision, stored);
+  layer.bias = bind.vector(prefix + ".bias", {out});
+  return layer;
+}
 
-  bool has(const std::string& name) const { return file_.contains(name); }
-  const Shape& shape(const std::string& name) const { return file_.info(name).shape; }
-
-  std::vector<float> vector(const std::string& name, const Shape& expected) {
-    xt::xarray<float> t = take(name, expected);
-    return std::vector<float>(t.begin(), t.end());
-  }
-  xt::xarray<float> take(const std::string& name, const Shape& expected) {
-    used_.insert(name);
-    xt::xarray<float> t = file_.load_f32(name, expected);
-    file_.release(name);  // the copy is what the model keeps
-    parameters_ += static_cast<std::int64_t>(t.size());
-    return t;
-  }
-  // weight_shape: the stored shape when it is not [out, in] (a convolution's [out, c, kh, kw]).
-  // An aligned F32 weight is packed straight from the mapped file, with no intermediate copy.
-  PackedLinear linear(const std::string& prefix, std::int64_t out, std::int64_t in,
-                      const Shape& weight_shape = {}) {
-    const std::string name = prefix + ".weight";
-    const Shape expected = weight_shape.empty() ? Shape{out, in} : weight_shape;
-    xt::xarray<float> copy;
-    const float* w = nullptr;
-    const std::uint8_t* bytes = file_.contains(name) ? file_.data(name) : nullptr;
-    if (bytes && file_.info(name).dtype == DType::F32 && file_.info(name).shape == expected &&
-        reinterpret_cast<std::uintptr_t>(bytes) % alignof(float) == 0) {
-      used_.insert(name);
-      parameters_ += out * in;
-      w = reinterpret_cast<const float*>(bytes);
-    } else {
-      copy = take(name, expected);  // widens F16/BF16, or reports the missing / mis-shaped tensor
-      w = copy.data();
-    }
-    PackedLinear layer;
-    layer.precision = precision_;
-    if (precision_ == Precision::Bf16)
-      layer.weight_bf16 = kernels::PackedMatrixBf16::pack(
-          w, static_cast<int>(out), static_cast<int>(in), static_cast<int>(in),
-          kernels::Bf16Backend::automatic, pool_);
-    else
-      layer.weight = kernels::PackedMatrix::pack(w, static_cast<int>(out), static_cast<int>(in),
-                                                 static_cast<int>(in), pool_);
-    file_.release(name);
-    layer.bias = vector(prefix + ".bias", {out});
-    return layer;
-  }
-  LayerNormParams layernorm(const std::string& prefix, std::int64_t width) {
-    return {vector(prefix + ".weight", {width}), vector(prefix + ".bias", {width})};
-  }
-
-  void check_all_used() const {
-    for (const std::string& name : file_.names())
-      if (!used_.count(name))
-        throw WeightsError(file_.path() + ": unexpected tensor '" + name + "' " +
-                           shape_to_string(file_.info(name).shape) +
-                           " for a ViT in timm layout");
-  }
-  std::int64_t parameters() const { return parameters_; }
-
- private:
-  const SafeTensors& file_;
-  Precision precision_;
-  ThreadPool* pool_;  // packs the weights; null packs on the calling thread
-  std::set<std::string> used_;
-  std::int64_t parameters_ = 0;
-};
+LayerNormParams bind_layernorm(TensorBinder& bind, const std::string& prefix, std::int64_t width) {
+  return {bind.vector(prefix + ".weight", {width}), bind.vector(prefix + ".bias", {width})};
+}
 
 int count_blocks(const SafeTensors& file) {
   int depth = 0;
@@ -118,8 +61,7 @@ std::pair<int, int> trained_grid(const SafeTensors& file, const ModelSpec& spec,
 
 }  // namespace
 
-VitModel::VitModel() = default;
-VitModel::~VitModel() = default;
+VitModel::VitModel() : session_key_(Session::new_owner_key()) {}
 
 std::unique_ptr<VitModel> VitModel::load(const SafeTensors& file, const ModelSpec& spec,
                                          ThreadPool* pool) {
@@ -129,11 +71,11 @@ std::unique_ptr<VitModel> VitModel::load(const SafeTensors& file, const ModelSpe
                               "'patch_embed.proj.weight' or 'blocks.0.attn.qkv.weight')");
   std::unique_ptr<VitModel> model(new VitModel());
   model->spec_ = spec;
-  model->pool_ = pool;
   model->weights_ = std::make_unique<Weights>();
   VitConfig& c = model->config_;
   Weights& w = *model->weights_;
-  TensorBinder bind(file, spec.precision, pool);
+  TensorBinder bind(file, "a ViT in timm layout", pool);
+  const Precision precision = spec.precision;
 
   const Shape& patch_shape = bind.shape("patch_embed.proj.weight");  // [D, 3, P, P]
   if (patch_shape.size() != 4 || patch_shape[1] != 3 || patch_shape[2] != patch_shape[3] ||
@@ -163,7 +105,7 @@ std::unique_ptr<VitModel> VitModel::load(const SafeTensors& file, const ModelSpe
   const std::int64_t D = c.width, P = c.patch_size;
 
   // The 16×16 stride-16 convolution is a GEMM over patches: [D, 3, P, P] read as [D, 3·P·P].
-  w.patch_embed = bind.linear("patch_embed.proj", D, 3 * P * P, {D, 3, P, P});
+  w.patch_embed = bind_linear(bind, "patch_embed.proj", D, 3 * P * P, precision, {D, 3, P, P});
   if (has_cls) w.cls_token = bind.vector("cls_token", {1, 1, D});
   if (has_dist) w.dist_token = bind.vector("dist_token", {1, 1, D});
 
@@ -181,19 +123,19 @@ std::unique_ptr<VitModel> VitModel::load(const SafeTensors& file, const ModelSpe
   std::copy(pos.begin(), pos.end(), w.pos_embed.begin());
 
   for (int i = 0; i < c.depth; ++i) {
-    const std::string b = "blocks." + std::to_string(i);
+    TensorBinder b = bind.scope("blocks." + std::to_string(i) + ".");
     VitBlockWeights block;
-    block.norm1 = bind.layernorm(b + ".norm1", D);
-    block.qkv = bind.linear(b + ".attn.qkv", 3 * D, D);
-    block.proj = bind.linear(b + ".attn.proj", D, D);
-    block.norm2 = bind.layernorm(b + ".norm2", D);
-    block.fc1 = bind.linear(b + ".mlp.fc1", c.mlp_hidden, D);
-    block.fc2 = bind.linear(b + ".mlp.fc2", D, c.mlp_hidden);
+    block.norm1 = bind_layernorm(b, "norm1", D);
+    block.qkv = bind_linear(b, "attn.qkv", 3 * D, D, precision);
+    block.proj = bind_linear(b, "attn.proj", D, D, precision);
+    block.norm2 = bind_layernorm(b, "norm2", D);
+    block.fc1 = bind_linear(b, "mlp.fc1", c.mlp_hidden, D, precision);
+    block.fc2 = bind_linear(b, "mlp.fc2", D, c.mlp_hidden, precision);
     w.blocks.push_back(std::move(block));
   }
-  w.final_norm = bind.layernorm(c.fc_norm ? "fc_norm" : "norm", D);
-  w.head = bind.linear("head", c.num_classes, D);
-  if (has_dist) w.head_dist = bind.linear("head_dist", c.num_classes, D);
+  w.final_norm = bind_layernorm(bind, c.fc_norm ? "fc_norm" : "norm", D);
+  w.head = bind_linear(bind, "head", c.num_classes, D, precision);
+  if (has_dist) w.head_dist = bind_linear(bind, "head_dist", c.num_classes, D, precision);
   bind.check_all_used();
   w.parameters = bind.parameters();
   return model;

@@ -1,33 +1,29 @@
 #pragma once
-// The tensors of a ViT after loading (linear weights packed for the GEMM micro-kernel, vectors as
-// is), and the workspace its forward pass runs in.
+// The tensors of a ViT after loading (linear weights packed at the model's precision, vectors as
+// is), and what a session keeps for it: the workspaces its forward passes run in and the
+// positional embeddings resampled for other grids.
+#include <cstdint>
 #include <map>
+#include <memory>
 #include <utility>
 #include <vector>
 
 #include <xtensor/xtensor.hpp>
 
-#include "vitscope/kernels/gemm.hpp"
-#include "vitscope/kernels/gemm_bf16.hpp"
+#include "vitscope/kernels/linear.hpp"
 #include "vitscope/vit.hpp"
 
 namespace vitscope {
 
-// A Linear layer packed for the precision the model runs at: exactly one of the two weights is set.
+// A Linear layer: weights packed for the precision the model runs at, and its bias.
 struct PackedLinear {
-  kernels::PackedMatrix weight;           // [out, in], fp32
-  kernels::PackedMatrixBf16 weight_bf16;  // [out, in], bf16 pairs
-  std::vector<float> bias;                // [out]
-  Precision precision = Precision::Fp32;
+  kernels::LinearWeights weight;  // [out, in]
+  std::vector<float> bias;        // [out]
 
   // out[M, out] (=|+=) act(a[M, in] · weightᵀ + bias)
   void apply(const float* a, int lda, int m, float* out, int ldo, bool gelu, bool accumulate,
              ThreadPool* pool) const {
-    const kernels::LinearEpilogue epilogue{bias.data(), gelu, accumulate};
-    if (precision == Precision::Bf16)
-      kernels::linear_bf16(a, lda, m, weight_bf16, out, ldo, epilogue, pool);
-    else
-      kernels::linear(a, lda, m, weight, out, ldo, epilogue, pool);
+    weight.apply(a, lda, m, out, ldo, kernels::LinearEpilogue{bias.data(), gelu, accumulate}, pool);
   }
 };
 
@@ -53,12 +49,10 @@ struct VitModel::Weights {
   PackedLinear head;               // [classes, D]
   PackedLinear head_dist;          // distilled only
   std::int64_t parameters = 0;
-  // pos_embed resampled for other grids, keyed by (grid_h, grid_w).
-  std::map<std::pair<int, int>, xt::xtensor<float, 2>> resampled_pos_embed;
 };
 
 // Activations of one forward pass, sized once per (batch, tokens) and reused.
-struct VitModel::Workspace {
+struct VitWorkspace {
   int batch = 0, tokens = 0;
   std::vector<float> patches;   // [B·grid, 3·P·P]
   std::vector<float> x;         // [B·T, D]   the residual stream
@@ -84,6 +78,31 @@ struct VitModel::Workspace {
     pooled.resize(static_cast<std::size_t>(2) * B * c.width);
     logits.resize(static_cast<std::size_t>(B) * c.num_classes);
   }
+};
+
+// What a session keeps for one ViT.
+struct VitModel::SessionData : SessionState {
+  std::vector<std::unique_ptr<VitWorkspace>> workspaces;  // [0] for whole batches, [1 + t] for task t's images
+  // pos_embed resampled for other grids, keyed by (grid_h, grid_w).
+  std::map<std::pair<int, int>, xt::xtensor<float, 2>> resampled_pos_embed;
+  xt::xtensor<float, 2> variant_pos_embed;  // the zero or permuted embedding of the current pass
+
+  VitWorkspace& workspace(std::size_t index) {
+    if (workspaces.size() <= index) workspaces.resize(index + 1);
+    if (!workspaces[index]) workspaces[index] = std::make_unique<VitWorkspace>();
+    return *workspaces[index];
+  }
+};
+
+// What one forward call settles before any thread starts.
+struct VitModel::Pass {
+  const VitForwardOptions* options = nullptr;
+  int height = 0, width = 0;    // of the input images
+  int grid_h = 0, grid_w = 0;   // patch grid
+  int tokens = 0;               // prefix + grid_h·grid_w
+  const xt::xtensor<float, 2>* pos_embed = nullptr;  // [tokens, D]
+  std::vector<std::uint8_t> head_off;  // [depth·heads]: 1 where a head's output is zeroed
+  SessionData* data = nullptr;
 };
 
 }  // namespace vitscope

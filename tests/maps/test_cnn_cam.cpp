@@ -44,8 +44,9 @@ TEST_CASE("CAM equals PyTorch's, and Grad-CAM times h*w", "[maps][cnn][cam]") {
   CAPTURE(name);
   const CnnCase c = open_cnn_case(name);
   auto model = c.load(nullptr);
-  xt::xtensor<float, 4> features;
-  model->forward(c.input(), &features);
+  Session session;
+  model->forward(c.input(), session, /*record_features=*/true);
+  const xt::xtensor<float, 4>& features = session.recording().features;
   const xt::xtensor<float, 3> cam = c.tensor<3>("cam"), gradcam = c.tensor<3>("gradcam");
   const std::vector<int> top1 = c.top1();
   const double pixels = double(features.shape(1)) * features.shape(2);
@@ -67,13 +68,14 @@ TEST_CASE("class_activation_map on an image maps the top-1 class by default", "[
   const xt::xtensor<float, 2> logits = c.tensor<2>("logits");
   const std::vector<int> top1 = c.top1();
   const xt::xtensor<float, 3> cam = c.tensor<3>("cam");
+  Session session;
   for (std::size_t b = 0; b < input.shape(0); ++b) {
-    const ClassActivation a = class_activation_map(*model, slice(input, b));
+    const ClassActivation a = class_activation_map(*model, session, slice(input, b));
     CHECK(a.class_index == top1[b]);
     for (std::size_t k = 0; k < a.logits.size(); ++k) CHECK(a.logits(k) == Approx(logits(b, k)).margin(1e-4));
     CHECK(relative_map_difference(a.map, cam, b, 1.0) <= kRelativeTolerance);
     const int other = (a.class_index + 1) % 10;
-    CHECK(class_activation_map(*model, slice(input, b), other).class_index == other);
+    CHECK(class_activation_map(*model, session, slice(input, b), other).class_index == other);
   }
   xt::xtensor<float, 3> features = xt::zeros<float>({2, 2, 32});
   CHECK_THROWS_AS(class_activation_map(features, model->head_weight(), 10), ConfigError);

@@ -45,6 +45,7 @@ TEST_CASE("ERF maps, sizes and spreads match PyTorch autograd", "[maps][cnn][erf
   const CnnCase c = open_cnn_case(name);
   ThreadPool pool(2);
   auto model = c.load(&pool);
+  Session session(&pool);
   const xt::xtensor<float, 3> image = first_image(c);
   const nlohmann::json erfs = c.meta_json("erf");
   for (auto it = erfs.begin(); it != erfs.end(); ++it) {
@@ -53,7 +54,7 @@ TEST_CASE("ERF maps, sizes and spreads match PyTorch autograd", "[maps][cnn][erf
     const int layer = model->find_layer(info["layer"].get<std::string>());
     ErfOptions options;
     options.channel = info["channel"].get<int>();
-    const EffectiveReceptiveField erf = effective_receptive_fields(*model, image, {layer}, options)[0];
+    const EffectiveReceptiveField erf = effective_receptive_fields(*model, session, image, {layer}, options)[0];
     CAPTURE(key);
     CHECK(erf.unit.y == info["unit"][0].get<int>());
     CHECK(erf.unit.x == info["unit"][1].get<int>());
@@ -74,12 +75,13 @@ TEST_CASE("The signed input gradient matches PyTorch autograd", "[maps][cnn][erf
   CAPTURE(name);
   const CnnCase c = open_cnn_case(name);
   auto model = c.load(nullptr);
+  Session session;
   for (const std::string& key : c.io.names()) {
     if (key.rfind("grad.", 0) != 0) continue;
     const std::string layer = key.substr(5);
     const nlohmann::json info = c.meta_json("erf")["erf." + layer];
     const CnnUnit unit{model->find_layer(layer), info["unit"][0].get<int>(), info["unit"][1].get<int>(), -1};
-    const xt::xtensor<float, 3> grad = model->input_gradients(first_image(c), {unit})[0];
+    const xt::xtensor<float, 3> grad = model->input_gradients(first_image(c), {unit}, session)[0];
     const double diff = relative_difference(grad, c.tensor<3>(key));
     INFO(key << ": worst |gradient - PyTorch| / max = " << diff);
     CHECK(diff <= kRelativeTolerance);
@@ -90,18 +92,21 @@ TEST_CASE("input_gradients refuses units outside the layer", "[maps][cnn][erf]")
   const CnnCase c = open_cnn_case("resnet18");
   auto model = c.load(nullptr);
   const xt::xtensor<float, 3> image = first_image(c);
+  Session session;
   const int layer = model->find_layer("layer4.1");  // 2×2×32 at 48×48
-  CHECK_THROWS_AS(model->input_gradients(image, {{layer, 2, 0, -1}}), ConfigError);
-  CHECK_THROWS_AS(model->input_gradients(image, {{layer, 0, 0, 32}}), ConfigError);
-  CHECK_THROWS_AS(model->input_gradients(image, {{0, 0, 0, -1}}), ConfigError);
+  CHECK_THROWS_AS(model->input_gradients(image, {{layer, 2, 0, -1}}, session), ConfigError);
+  CHECK_THROWS_AS(model->input_gradients(image, {{layer, 0, 0, 32}}, session), ConfigError);
+  CHECK_THROWS_AS(model->input_gradients(image, {{0, 0, 0, -1}}, session), ConfigError);
   CHECK_THROWS_WITH(model->find_layer("layer9"), Catch::Matchers::Contains("layer9"));
 }
 
 TEST_CASE("A forward pass after input gradients still gives the golden logits", "[maps][cnn][erf]") {
   const CnnCase c = open_cnn_case("mobilenet_v1");
   auto model = c.load(nullptr);
-  model->input_gradients(first_image(c), {{model->feature_layer(), 1, 1, -1}});
-  const auto diff = vitscope::testing::max_abs_difference(model->forward(c.input()), c.tensor<2>("logits"));
+  Session session;
+  model->input_gradients(first_image(c), {{model->feature_layer(), 1, 1, -1}}, session);
+  const auto diff =
+      vitscope::testing::max_abs_difference(model->forward(c.input(), session), c.tensor<2>("logits"));
   CHECK(diff.max_abs <= 1e-4);
 }
 

@@ -163,7 +163,8 @@ TEST_CASE("layer_reach lists every layer with its depth and field, ERF where ask
   xt::xtensor<float, 3> image = xt::xtensor<float, 3>::from_shape({3, input.shape(2), input.shape(3)});
   std::copy(input.begin(), input.begin() + static_cast<std::ptrdiff_t>(image.size()), image.begin());
   const int pw3 = model->find_layer("conv_pw_3");
-  const std::vector<LayerReach> with_erf = layer_reach(*model, image, {pw3});
+  Session session;
+  const std::vector<LayerReach> with_erf = layer_reach(*model, session, image, {pw3});
   const nlohmann::json golden = c.meta_json("erf");
   for (const LayerReach& r : with_erf) {
     if (r.layer == pw3) {

@@ -49,7 +49,8 @@ inline PhotoGolden read_photo_golden(const std::string& golden_file) {
 }
 
 // logits[photos, classes] of the model on dir/<file> for every file, in batches of 10.
-inline xt::xtensor<float, 2> classify_photos(ImageClassifier& model, const std::string& dir,
+inline xt::xtensor<float, 2> classify_photos(const ImageClassifier& model, Session& session,
+                                             const std::string& dir,
                                              const std::vector<std::string>& files) {
   const PreprocessConfig& config = model.spec().preprocess;
   xt::xtensor<float, 2> out = xt::xtensor<float, 2>::from_shape(
@@ -63,7 +64,7 @@ inline xt::xtensor<float, 2> classify_photos(ImageClassifier& model, const std::
       const xt::xtensor<float, 3> x = preprocess(load_image(dir + "/" + files[start + i]), config);
       std::copy(x.begin(), x.end(), batch.begin() + static_cast<std::ptrdiff_t>(i * x.size()));
     }
-    const xt::xtensor<float, 2> logits = model.forward(batch);
+    const xt::xtensor<float, 2> logits = model.forward(batch, session);
     std::copy(logits.begin(), logits.end(), out.begin() + static_cast<std::ptrdiff_t>(start * out.shape(1)));
   }
   return out;

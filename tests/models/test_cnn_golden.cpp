@@ -44,8 +44,9 @@ TEST_CASE("CNN logits and features match PyTorch on every golden case", "[models
   CHECK(model->num_classes() == 10);
   CHECK(model->layers()[model->feature_layer()].name == c.meta("feature_layer"));
 
-  xt::xtensor<float, 4> features;
-  const xt::xtensor<float, 2> logits = model->forward(c.input(), &features);
+  Session session(&pool);
+  const xt::xtensor<float, 2> logits = model->forward(c.input(), session, /*record_features=*/true);
+  const xt::xtensor<float, 4>& features = session.recording().features;
   const auto logit_diff = max_abs_difference(logits, c.tensor<2>("logits"));
   INFO("worst |logit - PyTorch| = " << logit_diff.max_abs << " at flat index " << logit_diff.where);
   CHECK(logit_diff.max_abs <= kLogitTolerance);
@@ -60,15 +61,16 @@ TEST_CASE("A CNN gives each image of a batch the logits it gets alone", "[models
   ThreadPool pool(2);
   auto model = c.load(&pool);
   const xt::xtensor<float, 4> batch = c.input();
-  const xt::xtensor<float, 2> together = model->forward(batch);
+  Session session(&pool);
+  const xt::xtensor<float, 2> together = model->forward(batch, session);
   for (std::size_t b = 0; b < batch.shape(0); ++b) {
     xt::xtensor<float, 4> one = xt::xtensor<float, 4>::from_shape({1, 3, batch.shape(2), batch.shape(3)});
     std::copy(batch.begin() + b * one.size(), batch.begin() + (b + 1) * one.size(), one.begin());
-    const xt::xtensor<float, 2> alone = model->forward(one);
+    const xt::xtensor<float, 2> alone = model->forward(one, session);
     for (std::size_t k = 0; k < alone.shape(1); ++k) CHECK(alone(0, k) == Approx(together(b, k)).margin(1e-5));
   }
   // And a batch again after a smaller one: the workspace is re-planned, not reused wrongly.
-  const auto again = max_abs_difference(model->forward(batch), together);
+  const auto again = max_abs_difference(model->forward(batch, session), together);
   CHECK(again.max_abs == 0.0);
 }
 

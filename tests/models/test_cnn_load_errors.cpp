@@ -127,10 +127,11 @@ TEST_CASE("Weights of another architecture are refused up front", "[models][cnn]
 TEST_CASE("Any positive input size runs; a wrong input shape is a one-line error", "[models][cnn]") {
   const CnnCase c = open_cnn_case("resnet18");
   auto model = c.load(nullptr);
+  Session session;
   // 1×1 survives the stem (7×7 p3 s2: 1, max pool 3×3 p1 s2: 1) and every later stride.
-  CHECK(model->forward(xt::zeros<float>({1, 3, 1, 1})).shape(1) == 10);
+  CHECK(model->forward(xt::zeros<float>({1, 3, 1, 1}), session).shape(1) == 10);
   const xt::xtensor<float, 4> wrong_channels = xt::zeros<float>({1, 4, 8, 8});
-  CHECK_THROWS_WITH(model->forward(wrong_channels), Contains("expected [batch,3,height,width]"));
+  CHECK_THROWS_WITH(model->forward(wrong_channels, session), Contains("expected [batch,3,height,width]"));
   const xt::xtensor<float, 4> empty = xt::zeros<float>({1, 3, 0, 8});
-  CHECK_THROWS_AS(model->forward(empty), ConfigError);
+  CHECK_THROWS_AS(model->forward(empty, session), ConfigError);
 }

@@ -50,8 +50,9 @@ TEST_CASE("MobileNet v1 top-1 equals PyTorch's on all 100 photos, logits within 
   REQUIRE(spec.name == "mobilenet_v1_0.75_224");
   ThreadPool pool(2);
   auto model = load_classifier(spec, &pool);
+  Session session(&pool);
   const PhotoGolden golden = read_photo_golden("imagenet100_mobilenet_v1.safetensors");
   REQUIRE(golden.files.size() == 100);
-  expect_matches_pytorch("MobileNet v1 0.75/224", classify_photos(*model, images, golden.files), golden,
+  expect_matches_pytorch("MobileNet v1 0.75/224", classify_photos(*model, session, images, golden.files), golden,
                          read_labels_csv(images + "/labels.csv"), 1e-3);
 }

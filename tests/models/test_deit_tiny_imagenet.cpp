@@ -28,9 +28,10 @@ TEST_CASE("DeiT-Tiny top-1 equals PyTorch's on all 100 photos, logits within 1e-
   const std::string images = shared_path("images/imagenet-100");
   ThreadPool pool(2);
   auto model = load_classifier(deit_tiny_spec(Precision::Fp32), &pool);
+  Session session(&pool);
   const PhotoGolden golden = read_photo_golden("imagenet100_deit_tiny.safetensors");
   REQUIRE(golden.files.size() == 100);
-  expect_matches_pytorch("DeiT-Tiny", classify_photos(*model, images, golden.files), golden,
+  expect_matches_pytorch("DeiT-Tiny", classify_photos(*model, session, images, golden.files), golden,
                          read_labels_csv(images + "/labels.csv"), 1e-3);
 }
 
@@ -38,8 +39,9 @@ TEST_CASE("DeiT-Tiny in bf16 keeps the fp32 top-1 on at least 99 of the 100 phot
   const std::string images = shared_path("images/imagenet-100");
   ThreadPool pool(2);
   auto model = load_classifier(deit_tiny_spec(Precision::Bf16), &pool);
+  Session session(&pool);
   const PhotoGolden golden = read_photo_golden("imagenet100_deit_tiny.safetensors");
-  const xt::xtensor<float, 2> logits = classify_photos(*model, images, golden.files);
+  const xt::xtensor<float, 2> logits = classify_photos(*model, session, images, golden.files);
   int agree = 0;
   double worst = 0;
   for (std::size_t i = 0; i < golden.files.size(); ++i) {

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "test_helpers.hpp"
+#include "vit_golden_case.hpp"
 #include "vitscope/safetensors.hpp"
 #include "vitscope/vit.hpp"
 
@@ -12,7 +13,7 @@
 #include <xtensor/xview.hpp>
 
 using namespace vitscope;
-using vitscope::testing::data_path;
+using namespace vitscope::testing;
 using vitscope::testing::max_abs_difference;
 
 namespace {
@@ -20,34 +21,14 @@ namespace {
 constexpr double kLogitTolerance = 1e-4;      // absolute, fp32
 constexpr double kAttentionTolerance = 1e-5;  // absolute, probabilities
 
-struct GoldenCase {
-  SafeTensors weights;
-  SafeTensors io;
-  ModelSpec spec;
-};
-
-GoldenCase open_case(const std::string& name) {
-  GoldenCase c{SafeTensors::open(data_path("vit/" + name + ".safetensors")),
-               SafeTensors::open(data_path("vit/" + name + ".io.safetensors")), {}};
-  const auto& meta = c.io.metadata();
-  c.spec.name = name;
-  c.spec.architecture = "vit";
-  c.spec.heads = std::stoi(meta.at("heads"));
-  c.spec.patch_size = std::stoi(meta.at("patch_size"));
-  c.spec.layernorm_eps = std::stof(meta.at("layernorm_eps"));
-  c.spec.pos_embed_antialias = meta.count("pos_embed_antialias") && meta.at("pos_embed_antialias") == "1";
-  // The trained grid is given through the input size the model was trained at.
-  c.spec.preprocess.input_height = std::stoi(meta.at("pos_grid_h")) * c.spec.patch_size;
-  c.spec.preprocess.input_width = std::stoi(meta.at("pos_grid_w")) * c.spec.patch_size;
-  return c;
-}
-
-xt::xtensor<float, 4> input_of(const GoldenCase& c) {
-  xt::xarray<float> x = c.io.load_f32("input");
-  REQUIRE(x.dimension() == 4);
-  xt::xtensor<float, 4> batch = xt::xtensor<float, 4>::from_shape({x.shape(0), x.shape(1), x.shape(2), x.shape(3)});
-  std::copy(x.begin(), x.end(), batch.begin());
-  return batch;
+// logits of batch, with every block's attention probabilities into *attention.
+xt::xtensor<float, 2> forward_recording(const VitModel& model, const xt::xtensor<float, 4>& batch,
+                                        Session& session, AttentionMaps* attention) {
+  VitForwardOptions record;
+  record.record_attention = true;
+  xt::xtensor<float, 2> logits = model.forward(batch, session, record);
+  *attention = session.recording().attention;
+  return logits;
 }
 
 }  // namespace
@@ -68,12 +49,13 @@ TEST_CASE("ViT logits and attention match PyTorch on every golden case", "[model
 
   // Recording attention runs the images together through each layer; without, each runs alone
   // (one per thread): both must match PyTorch.
+  Session session(&pool);
   AttentionMaps attention;
-  const xt::xtensor<float, 2> logits = model->forward(input_of(c), &attention);
+  const xt::xtensor<float, 2> logits = forward_recording(*model, input_of(c), session, &attention);
   const auto logit_diff = max_abs_difference(logits, c.io.load_f32("logits"));
   INFO("worst |logit - PyTorch| = " << logit_diff.max_abs << " at flat index " << logit_diff.where);
   CHECK(logit_diff.max_abs <= kLogitTolerance);
-  const auto plain_diff = max_abs_difference(model->forward(input_of(c)), c.io.load_f32("logits"));
+  const auto plain_diff = max_abs_difference(model->forward(input_of(c), session), c.io.load_f32("logits"));
   INFO("without attention maps: worst |logit - PyTorch| = " << plain_diff.max_abs);
   CHECK(plain_diff.max_abs <= kLogitTolerance);
 
@@ -100,13 +82,14 @@ TEST_CASE("A batch gives each image exactly the logits it gets alone", "[models]
   for (std::size_t i = 0; i < batch.size(); ++i)  // images 2..4: the two inputs shifted and scaled
     batch.data()[i] = pair.data()[i % pair.size()] * (1.0f + 0.1f * static_cast<float>(i / pair.size())) +
                       0.05f * static_cast<float>(i / image_size);
-  const xt::xtensor<float, 2> together = model->forward(batch);
+  Session session(&pool);
+  const xt::xtensor<float, 2> together = model->forward(batch, session);
   AttentionMaps attention;
-  const xt::xtensor<float, 2> with_maps = model->forward(batch, &attention);
+  const xt::xtensor<float, 2> with_maps = forward_recording(*model, batch, session, &attention);
   for (std::size_t b = 0; b < batch.shape(0); ++b) {
     xt::xtensor<float, 4> one = xt::xtensor<float, 4>::from_shape({1, 3, batch.shape(2), batch.shape(3)});
     std::copy(batch.data() + b * image_size, batch.data() + (b + 1) * image_size, one.data());
-    const xt::xtensor<float, 2> alone = model->forward(one);
+    const xt::xtensor<float, 2> alone = model->forward(one, session);
     CAPTURE(b);
     for (std::size_t k = 0; k < alone.shape(1); ++k) {
       CHECK(alone(0, k) == together(b, k));
@@ -148,8 +131,9 @@ TEST_CASE("bf16 precision stays close to PyTorch's fp32 on the golden cases", "[
   c.spec.precision = Precision::Bf16;
   ThreadPool pool(2);
   auto model = VitModel::load(c.weights, c.spec, &pool);
+  Session session(&pool);
   AttentionMaps attention;
-  const xt::xtensor<float, 2> logits = model->forward(input_of(c), &attention);
+  const xt::xtensor<float, 2> logits = forward_recording(*model, input_of(c), session, &attention);
   const xt::xarray<float> expected = c.io.load_f32("logits");
   const auto diff = max_abs_difference(logits, expected);
   const double largest = xt::amax(xt::abs(expected))();

@@ -1,0 +1,70 @@
+// Dispatch from precision-tagged weights to the GEMM of their precision.
+#include "vitscope/kernels/linear.hpp"
+
+namespace vitscope::kernels {
+namespace {
+
+// Overload set for std::visit.
+template <class... F>
+struct Overloaded : F... {
+  using F::operator()...;
+};
+template <class... F>
+Overloaded(F...) -> Overloaded<F...>;
+
+}  // namespace
+
+LinearWeights LinearWeights::pack(const float* b, int n, int k, int ldb, Precision precision,
+                                  ThreadPool* pool) {
+  LinearWeights w;
+  switch (precision) {
+    case Precision::Bf16:
+      w.packed_ = PackedMatrixBf16::pack(b, n, k, ldb, Bf16Backend::automatic, pool);
+      break;
+    case Precision::Fp32:
+      w.packed_ = PackedMatrix::pack(b, n, k, ldb, pool);
+      break;
+  }
+  return w;
+}
+
+Precision LinearWeights::precision() const {
+  return std::holds_alternative<PackedMatrixBf16>(packed_) ? Precision::Bf16 : Precision::Fp32;
+}
+
+int LinearWeights::rows() const {
+  return std::visit([](const auto& p) { return p.rows(); }, packed_);
+}
+
+int LinearWeights::cols() const {
+  return std::visit([](const auto& p) { return p.cols(); }, packed_);
+}
+
+std::size_t LinearWeights::bytes() const {
+  return std::visit(Overloaded{[](const PackedMatrix& p) { return p.size() * sizeof(float); },
+                               [](const PackedMatrixBf16& p) { return p.bytes(); }},
+                    packed_);
+}
+
+void LinearWeights::apply(const float* a, int lda, int m, float* out, int ldo,
+                          const LinearEpilogue& epilogue, ThreadPool* pool) const {
+  std::visit(Overloaded{[&](const PackedMatrix& p) { linear(a, lda, m, p, out, ldo, epilogue, pool); },
+                        [&](const PackedMatrixBf16& p) {
+                          linear_bf16(a, lda, m, p, out, ldo, epilogue, pool);
+                        }},
+             packed_);
+}
+
+const ActivationProducts& activation_products(Precision precision) {
+  static const ActivationProducts fp32{gemm_abt, gemm_ab};
+  static const ActivationProducts bf16{
+      [](int m, int n, int k, float alpha, const float* a, int lda, const float* b, int ldb,
+         float* c, int ldc, ThreadPool* pool) {
+        gemm_abt_bf16(m, n, k, alpha, a, lda, b, ldb, c, ldc, pool);
+      },
+      [](int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc,
+         ThreadPool* pool) { gemm_ab_bf16(m, n, k, a, lda, b, ldb, c, ldc, pool); }};
+  return precision == Precision::Bf16 ? bf16 : fp32;
+}
+
+}  // namespace vitscope::kernels

@@ -1,0 +1,229 @@
+// Multi-head self-attention of one ViT block, split into tasks of (image, head, block of query rows).
+#include "models/vit_attention.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "vitscope/kernels/softmax.hpp"
+
+namespace vitscope::vit_detail {
+namespace {
+
+constexpr float kMinusInf = -std::numeric_limits<float>::infinity();
+
+// How the T query rows of one (image, head) pair are cut into tasks: a few tasks per thread even
+// when the heads are few (DeiT-Tiny: 3), rather than spreading each small product over the
+// threads, and a task count that is a multiple of the thread count where it can be (9 equal
+// tasks on 2 threads would leave one idle for a ninth of the time).
+struct TaskSplit {
+  int blocks = 1, block_rows = 0;
+};
+
+TaskSplit split_rows(int pairs, int T, int threads) {
+  const int max_blocks = std::max(1, T / 24);
+  int blocks = std::min(max_blocks, (4 * threads + pairs - 1) / pairs);
+  for (int candidate = blocks; candidate <= std::min(max_blocks, 2 * blocks); ++candidate)
+    if (pairs * candidate % threads == 0) {
+      blocks = candidate;
+      break;
+    }
+  const int block_rows = ((T + blocks - 1) / blocks + 5) / 6 * 6;  // whole 6-row micro-tiles
+  return {(T + block_rows - 1) / block_rows, block_rows};
+}
+
+// s[n] ← the weights of one query row over n keys, visible[j] saying which keys it sees (null:
+// all of them): softmax with invisible scores at −∞, or max(s, 0) / visible count.
+void normalise_row(float* s, int n, const std::uint8_t* visible, bool relu) {
+  if (relu) {
+    int count = n;
+    if (visible) count = static_cast<int>(std::count_if(visible, visible + n, [](std::uint8_t v) { return v != 0; }));
+    const float inv = 1.0f / static_cast<float>(count);
+    for (int j = 0; j < n; ++j) s[j] = (!visible || visible[j]) ? std::max(s[j], 0.0f) * inv : 0.0f;
+    return;
+  }
+  if (visible)
+    for (int j = 0; j < n; ++j)
+      if (!visible[j]) s[j] = kMinusInf;
+  kernels::softmax_rows(s, 1, n, n, nullptr);
+}
+
+// Per-thread buffers of the variant paths, grown on first use and kept.
+struct VariantScratch {
+  std::vector<float> scores;          // [rows, keys]
+  std::vector<float> keys, values;    // gathered [keys, hd]
+  std::vector<int> key_token;         // token index of each gathered key
+  std::vector<std::uint8_t> visible;  // [keys] of the current query
+};
+
+// The pair's operands: q, k, v of head h of image b, rows of stride 3·D.
+struct HeadOperands {
+  const float* q;
+  const float* k;
+  const float* v;
+  float* out;       // attended, row stride D
+  float* recorded;  // [T, T] of this pair, or null
+};
+
+// Query rows [row0, row0 + rows) against every key, with an explicit mask or ReLU or a head off.
+void attend_all_keys(const AttentionShape& g, const AttentionVariant& variant,
+                     const kernels::ActivationProducts& products, const HeadOperands& op,
+                     bool head_off, int row0, int rows, float scale, VariantScratch& scratch) {
+  const int T = g.tokens, D = g.width, hd = D / g.heads;
+  float* s;
+  if (op.recorded) {
+    s = op.recorded + static_cast<std::size_t>(row0) * T;
+  } else {
+    scratch.scores.resize(static_cast<std::size_t>(rows) * T);
+    s = scratch.scores.data();
+  }
+  products.abt(rows, T, hd, scale, op.q + static_cast<std::size_t>(row0) * 3 * D, 3 * D, op.k,
+               3 * D, s, T, nullptr);
+  for (int i = 0; i < rows; ++i)
+    normalise_row(s + static_cast<std::size_t>(i) * T, T,
+                  variant.mask ? variant.mask + static_cast<std::size_t>(row0 + i) * T : nullptr,
+                  variant.relu);
+  float* out = op.out + static_cast<std::size_t>(row0) * D;
+  if (head_off) {
+    for (int i = 0; i < rows; ++i) std::fill_n(out + static_cast<std::size_t>(i) * D, hd, 0.0f);
+    return;
+  }
+  products.ab(rows, hd, T, s, T, op.v, 3 * D, out, D, nullptr);
+}
+
+// Patch queries of grid row r, columns [c0, c0 + n), within a k×k window, all in the segment of
+// columns [segment_c0, segment_c0 + segment_n): the keys that segment can see (prefix tokens, and
+// patches of rows r ± h, columns segment_c0 − h .. segment_c0 + segment_n − 1 + h) are gathered
+// into contiguous buffers, so the work grows with the window, not with the token count. The keys
+// depend on the segment alone, not on where a task's rows begin, so every query gets the same
+// bits whatever the thread count.
+void attend_window(const AttentionShape& g, const AttentionVariant& variant,
+                   const kernels::ActivationProducts& products, const HeadOperands& op,
+                   bool head_off, int r, int segment_c0, int segment_n, int c0, int n, float scale,
+                   VariantScratch& scratch) {
+  const int T = g.tokens, D = g.width, hd = D / g.heads, h = variant.window / 2;
+  const int r_lo = std::max(0, r - h), r_hi = std::min(g.grid_h - 1, r + h);
+  const int c_lo = std::max(0, segment_c0 - h);
+  const int c_hi = std::min(g.grid_w - 1, segment_c0 + segment_n - 1 + h);
+  scratch.key_token.clear();
+  for (int t = 0; t < g.prefix; ++t) scratch.key_token.push_back(t);
+  for (int rr = r_lo; rr <= r_hi; ++rr)
+    for (int cc = c_lo; cc <= c_hi; ++cc) scratch.key_token.push_back(g.prefix + rr * g.grid_w + cc);
+  const int keys = static_cast<int>(scratch.key_token.size());
+  scratch.keys.resize(static_cast<std::size_t>(keys) * hd);
+  scratch.values.resize(static_cast<std::size_t>(keys) * hd);
+  for (int j = 0; j < keys; ++j) {
+    const std::size_t at = static_cast<std::size_t>(scratch.key_token[j]) * 3 * D;
+    std::memcpy(scratch.keys.data() + static_cast<std::size_t>(j) * hd, op.k + at, sizeof(float) * hd);
+    std::memcpy(scratch.values.data() + static_cast<std::size_t>(j) * hd, op.v + at, sizeof(float) * hd);
+  }
+  scratch.scores.resize(static_cast<std::size_t>(n) * keys);
+  float* s = scratch.scores.data();
+  const int row0 = g.prefix + r * g.grid_w + c0;
+  products.abt(n, keys, hd, scale, op.q + static_cast<std::size_t>(row0) * 3 * D, 3 * D,
+               scratch.keys.data(), hd, s, keys, nullptr);
+  scratch.visible.resize(keys);
+  for (int i = 0; i < n; ++i) {
+    const int c = c0 + i;
+    for (int j = 0; j < keys; ++j) {
+      const int t = scratch.key_token[j] - g.prefix;
+      scratch.visible[j] = t < 0 || std::abs(t % g.grid_w - c) <= h;
+    }
+    float* row = s + static_cast<std::size_t>(i) * keys;
+    normalise_row(row, keys, scratch.visible.data(), variant.relu);
+    if (op.recorded) {
+      float* full = op.recorded + static_cast<std::size_t>(row0 + i) * T;
+      std::fill_n(full, T, 0.0f);
+      for (int j = 0; j < keys; ++j) full[scratch.key_token[j]] = row[j];
+    }
+  }
+  float* out = op.out + static_cast<std::size_t>(row0) * D;
+  if (head_off) {
+    for (int i = 0; i < n; ++i) std::fill_n(out + static_cast<std::size_t>(i) * D, hd, 0.0f);
+    return;
+  }
+  products.ab(n, hd, keys, s, keys, scratch.values.data(), hd, out, D, nullptr);
+}
+
+// Query rows [row0, row0 + rows) of one pair under a variant: prefix queries and masked or
+// unwindowed rows against all keys, windowed patch queries a grid-row segment at a time.
+void attend_variant(const AttentionShape& g, const AttentionVariant& variant,
+                    const kernels::ActivationProducts& products, const HeadOperands& op,
+                    bool head_off, int row0, int rows, float scale) {
+  thread_local VariantScratch scratch;
+  const int end = row0 + rows;
+  if (variant.window <= 0) {
+    attend_all_keys(g, variant, products, op, head_off, row0, rows, scale, scratch);
+    return;
+  }
+  // Segments of patch queries in one grid row, at most this wide: wide enough to keep the
+  // products efficient, narrow enough that the gathered columns (width + k − 1) stay near k.
+  const int segment = std::max(8, variant.window);
+  int t = row0;
+  if (t < g.prefix) {
+    const int n = std::min(end, g.prefix) - t;
+    attend_all_keys(g, AttentionVariant{0, nullptr, variant.relu, nullptr}, products, op, head_off, t,
+                    n, scale, scratch);
+    t += n;
+  }
+  while (t < end) {
+    const int patch = t - g.prefix, r = patch / g.grid_w, c = patch % g.grid_w;
+    const int segment_c0 = c / segment * segment;
+    const int segment_n = std::min(segment, g.grid_w - segment_c0);
+    const int n = std::min(end - t, segment_c0 + segment_n - c);
+    attend_window(g, variant, products, op, head_off, r, segment_c0, segment_n, c, n, scale, scratch);
+    t += n;
+  }
+}
+
+}  // namespace
+
+void run_attention(const AttentionShape& g, const AttentionVariant& variant,
+                   const kernels::ActivationProducts& products, const float* qkv, float* attended,
+                   float* recorded, ThreadPool* pool) {
+  const int B = g.images, T = g.tokens, D = g.width, heads = g.heads, hd = D / heads;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const int pairs = B * heads;
+  const TaskSplit split = split_rows(pairs, T, pool ? pool->size() : 1);
+  const bool any_variant = variant.any();
+  auto attend = [&](int task) {
+    const int pair = task / split.blocks, row0 = (task % split.blocks) * split.block_rows;
+    const int rows = std::min(split.block_rows, T - row0);
+    if (rows <= 0) return;
+    const int b = pair / heads, h = pair % heads;
+    const float* qkv_b = qkv + static_cast<std::size_t>(b) * T * 3 * D + h * hd;
+    HeadOperands op{qkv_b, qkv_b + D, qkv_b + 2 * D,
+                    attended + static_cast<std::size_t>(b) * T * D + h * hd,
+                    recorded ? recorded + static_cast<std::size_t>(pair) * T * T : nullptr};
+    if (any_variant) {
+      attend_variant(g, variant, products, op, variant.head_off && variant.head_off[h], row0, rows,
+                     scale);
+      return;
+    }
+    // Recorded maps need every head's scores at once; otherwise each task reuses its thread's own
+    // block of rows, which stays in L2 between the three steps and from one task to the next
+    // (a fresh [T, T] slice per head meant writing ~1 MB of cold memory per layer at batch 1).
+    thread_local std::vector<float> task_scores;
+    float* s;
+    if (op.recorded) {
+      s = op.recorded + static_cast<std::size_t>(row0) * T;
+    } else {
+      task_scores.resize(static_cast<std::size_t>(split.block_rows) * T);
+      s = task_scores.data();
+    }
+    float* out = op.out + static_cast<std::size_t>(row0) * D;
+    products.abt(rows, T, hd, scale, op.q + static_cast<std::size_t>(row0) * 3 * D, 3 * D, op.k,
+                 3 * D, s, T, nullptr);
+    kernels::softmax_rows(s, rows, T, T, nullptr);
+    products.ab(rows, hd, T, s, T, op.v, 3 * D, out, D, nullptr);
+  };
+  const int tasks = pairs * split.blocks;
+  if (pool)
+    pool->run(tasks, attend);
+  else
+    for (int task = 0; task < tasks; ++task) attend(task);
+}
+
+}  // namespace vitscope::vit_detail

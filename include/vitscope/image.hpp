@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <xtensor/xtensor.hpp>
 
@@ -44,6 +45,12 @@ struct ImageLoadOptions {
 RgbImage load_image(const std::string& path, const ImageLoadOptions& options = {});
 RgbImage decode_image(const std::uint8_t* bytes, std::size_t size, const std::string& name,
                       const ImageLoadOptions& options = {});
+
+// The bytes of an image file, the one reader every command uses: opened without blocking (a FIFO
+// named like an image must not hang a run) and refused unless it is a regular file; a file whose
+// first bytes are not an image is refused without reading the rest (a video named .jpg); read to
+// its end even when it grew since it was opened. ImageError "<path>: <problem>".
+std::vector<std::uint8_t> read_image_file(const std::string& path);
 
 // True when the file name ends in an extension used for images (.jpg, .png, ...), any case.
 bool has_image_extension(const std::string& path);

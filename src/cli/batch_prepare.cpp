@@ -1,13 +1,6 @@
 #include "cli/batch_prepare.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <climits>
 #include <chrono>
-#include <cstring>
 #include <vector>
 
 #include "vitscope/error.hpp"
@@ -22,53 +15,6 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-[[noreturn]] void fail(const std::string& path, const std::string& problem) {
-  throw ImageError(path + ": " + problem);
-}
-
-// Reads up to `count` bytes; fewer only at the end of the file.
-std::size_t read_up_to(int fd, std::uint8_t* out, std::size_t count, const std::string& path) {
-  std::size_t done = 0;
-  while (done < count) {
-    const ssize_t got = ::read(fd, out + done, count - done);
-    if (got < 0 && errno == EINTR) continue;
-    if (got < 0) fail(path, std::string("cannot read: ") + std::strerror(errno));
-    if (got == 0) break;
-    done += static_cast<std::size_t>(got);
-  }
-  return done;
-}
-
-// The whole file. Opened without blocking (a FIFO named like an image must not hang the run) and
-// refused unless it is a regular file. A file whose first bytes are not an image is refused
-// without reading the rest (a video named .jpg). Read to its end even when it grew since stat.
-std::vector<std::uint8_t> read_input_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) fail(path, std::string("cannot open: ") + std::strerror(errno));
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
-  struct stat info {};
-  if (::fstat(fd, &info) != 0) fail(path, std::string("cannot stat: ") + std::strerror(errno));
-  if (S_ISDIR(info.st_mode)) fail(path, "is a directory");
-  if (!S_ISREG(info.st_mode)) fail(path, "not a regular file");
-  if (info.st_size > INT_MAX) fail(path, "file is larger than 2 GiB");  // as decode_image says
-  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-
-  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(info.st_size) + 1);
-  std::size_t size = read_up_to(fd, bytes.data(), std::min<std::size_t>(bytes.size(), 16), path);
-  if (size > 0 && sniff_image_format(bytes.data(), size) == ImageFormat::Unknown)
-    fail(path, "not an image (unrecognised content)");
-  for (;;) {
-    size += read_up_to(fd, bytes.data() + size, bytes.size() - size, path);
-    if (size < bytes.size()) break;
-    bytes.resize(bytes.size() * 2);  // it grew
-  }
-  bytes.resize(size);
-  return bytes;
-}
-
 }  // namespace
 
 PreparedImage prepare_image(const std::string& path, const ImageLoadOptions& load_options,
@@ -76,7 +22,7 @@ PreparedImage prepare_image(const std::string& path, const ImageLoadOptions& loa
   PreparedImage prepared;
   try {
     auto start = Clock::now();
-    const std::vector<std::uint8_t> bytes = read_input_file(path);
+    const std::vector<std::uint8_t> bytes = read_image_file(path);
     prepared.times.read = seconds_since(start);
 
     start = Clock::now();

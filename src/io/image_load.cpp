@@ -130,46 +130,6 @@ RgbImage to_rgb(const cv::Mat& image, const std::string& name) {
   fail(name, "not an image (unrecognised content)");
 }
 
-// Reads `count` bytes at the current offset; fewer only when the file ends (it shrank meanwhile).
-std::size_t read_fully(int fd, std::uint8_t* out, std::size_t count, const std::string& path) {
-  std::size_t done = 0;
-  while (done < count) {
-    const ssize_t got = ::read(fd, out + done, count - done);
-    if (got < 0) {
-      if (errno == EINTR) continue;
-      fail(path, std::string("cannot read: ") + std::strerror(errno));
-    }
-    if (got == 0) break;
-    done += static_cast<std::size_t>(got);
-  }
-  return done;
-}
-
-// The whole file, after a look at its first bytes: a large file that is not an image (a video
-// named .jpg) is refused without reading it all.
-std::vector<std::uint8_t> read_image_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) fail(path, std::string("cannot open: ") + std::strerror(errno));
-  struct FdCloser {
-    int fd;
-    ~FdCloser() { ::close(fd); }
-  } closer{fd};
-  struct stat info {};
-  if (::fstat(fd, &info) != 0) fail(path, std::string("cannot stat: ") + std::strerror(errno));
-  if (S_ISDIR(info.st_mode)) fail(path, "is a directory");
-  if (!S_ISREG(info.st_mode)) fail(path, "not a regular file");
-  if (info.st_size > INT_MAX) fail(path, "file is larger than 2 GiB");
-
-  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(info.st_size));
-  const std::size_t head = read_fully(fd, bytes.data(), std::min<std::size_t>(bytes.size(), 16), path);
-  if (head > 0 && sniff_image_format(bytes.data(), head) == ImageFormat::Unknown) {
-    fail_not_an_image(path);
-  }
-  const std::size_t rest = read_fully(fd, bytes.data() + head, bytes.size() - head, path);
-  bytes.resize(head + rest);
-  return bytes;
-}
-
 }  // namespace
 
 RgbImage decode_image(const std::uint8_t* bytes, std::size_t size, const std::string& name,

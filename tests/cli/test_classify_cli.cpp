@@ -1,5 +1,6 @@
 // End-to-end tests of `vitscope classify` on the real binary, the real DeiT-Tiny weights and the
 // bundled sample photos.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -151,6 +152,18 @@ TEST_CASE("classify: bad files get error rows, the good one is still classified"
   CHECK_THAT(rows.at("empty.jpg").at("error").get<std::string>(), Contains("empty"));
   CHECK(doc.at("summary").at("ok") == 1);
   CHECK(doc.at("summary").at("errors") == 3);
+}
+
+TEST_CASE("classify: a FIFO named like an image is an error row, and does not hang the run", "[cli]") {
+  const fs::path dir = fresh_dir("fifo_input");
+  const fs::path fifo = dir / "pipe.jpg";
+  REQUIRE(::mkfifo(fifo.c_str(), 0644) == 0);  // nobody writes to it: a blocking open would wait forever
+  const RunResult run = run_vitscope("classify --model " + quote(deit_tiny()) + " --format csv " +
+                                     quote(fifo.string()) + " " + quote(kSamples + "/chelsea.png"));
+  INFO(run.out << run.err);
+  CHECK(run.status == 1);
+  CHECK_THAT(run.err, Contains("pipe.jpg: not a regular file"));
+  CHECK_THAT(run.out, Contains("chelsea.png,ok"));
 }
 
 TEST_CASE("classify: a missing path is an error row and a non-zero exit", "[cli]") {

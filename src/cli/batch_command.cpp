@@ -12,7 +12,7 @@
 #include "cli/interrupt.hpp"
 #include "cli/model_options.hpp"
 #include "cli/progress.hpp"
-#include "vitscope/predictions.hpp"
+#include "vitscope/models/predictions.hpp"
 
 namespace vitscope::cli {
 namespace {

@@ -3,7 +3,7 @@
 #include <filesystem>
 #include <unordered_set>
 
-#include "vitscope/discover.hpp"
+#include "vitscope/io/discover.hpp"
 
 namespace vitscope::cli {
 namespace {

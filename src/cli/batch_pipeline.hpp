@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "cli/batch_prepare.hpp"
-#include "vitscope/classifier.hpp"
-#include "vitscope/image.hpp"
+#include "vitscope/models/classifier.hpp"
+#include "vitscope/io/image.hpp"
 
 namespace vitscope::cli {
 

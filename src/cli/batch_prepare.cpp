@@ -3,8 +3,8 @@
 #include <chrono>
 #include <vector>
 
-#include "vitscope/error.hpp"
-#include "vitscope/file_digest.hpp"
+#include "vitscope/core/error.hpp"
+#include "vitscope/io/file_digest.hpp"
 
 namespace vitscope::cli {
 namespace {

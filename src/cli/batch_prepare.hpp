@@ -5,8 +5,8 @@
 
 #include <xtensor/xtensor.hpp>
 
-#include "vitscope/image.hpp"
-#include "vitscope/preprocess.hpp"
+#include "vitscope/io/image.hpp"
+#include "vitscope/preprocess/preprocess.hpp"
 
 namespace vitscope::cli {
 

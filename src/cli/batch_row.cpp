@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/report.hpp"
-#include "vitscope/error.hpp"
+#include "vitscope/core/error.hpp"
 
 namespace vitscope::cli {
 namespace {

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "vitscope/predictions.hpp"
+#include "vitscope/models/predictions.hpp"
 
 namespace vitscope::cli {
 

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "vitscope/error.hpp"
-#include "vitscope/preprocess.hpp"
+#include "vitscope/core/error.hpp"
+#include "vitscope/preprocess/preprocess.hpp"
 
 namespace vitscope::cli {
 namespace {

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "cli/model_options.hpp"
-#include "vitscope/image.hpp"
+#include "vitscope/io/image.hpp"
 
 namespace vitscope::cli {
 

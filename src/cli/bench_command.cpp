@@ -11,11 +11,11 @@
 
 #include "cli/commands.hpp"
 #include "cli/model_options.hpp"
-#include "vitscope/discover.hpp"
-#include "vitscope/error.hpp"
-#include "vitscope/image.hpp"
+#include "vitscope/io/discover.hpp"
+#include "vitscope/core/error.hpp"
+#include "vitscope/io/image.hpp"
 #include "vitscope/kernels/peak_flops.hpp"
-#include "vitscope/preprocess.hpp"
+#include "vitscope/preprocess/preprocess.hpp"
 
 namespace vitscope::cli {
 namespace {

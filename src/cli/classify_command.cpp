@@ -6,10 +6,10 @@
 #include "cli/commands.hpp"
 #include "cli/model_options.hpp"
 #include "cli/report.hpp"
-#include "vitscope/discover.hpp"
-#include "vitscope/error.hpp"
-#include "vitscope/image.hpp"
-#include "vitscope/labels.hpp"
+#include "vitscope/io/discover.hpp"
+#include "vitscope/core/error.hpp"
+#include "vitscope/io/image.hpp"
+#include "vitscope/io/labels.hpp"
 
 namespace vitscope::cli {
 namespace {

@@ -10,11 +10,11 @@
 
 #include "cli/commands.hpp"
 #include "cli/model_options.hpp"
-#include "vitscope/compare.hpp"
-#include "vitscope/compare_figures.hpp"
-#include "vitscope/discover.hpp"
-#include "vitscope/error.hpp"
-#include "vitscope/render.hpp"
+#include "vitscope/maps/compare.hpp"
+#include "vitscope/render/compare_figures.hpp"
+#include "vitscope/io/discover.hpp"
+#include "vitscope/core/error.hpp"
+#include "vitscope/render/render.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;

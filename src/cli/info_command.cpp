@@ -7,8 +7,8 @@
 
 #include "cli/commands.hpp"
 #include "cli/model_options.hpp"
-#include "vitscope/error.hpp"
-#include "vitscope/model_registry.hpp"
+#include "vitscope/core/error.hpp"
+#include "vitscope/models/model_registry.hpp"
 
 namespace vitscope::cli {
 namespace {

@@ -3,7 +3,7 @@
 #include <vector>
 
 #include "cli/commands.hpp"
-#include "vitscope/error.hpp"
+#include "vitscope/core/error.hpp"
 
 int main(int argc, char** argv) {
   using namespace vitscope;

@@ -11,7 +11,7 @@
 #include "cli/batch_inputs.hpp"
 #include "cli/batch_output.hpp"
 #include "cli/commands.hpp"
-#include "vitscope/error.hpp"
+#include "vitscope/core/error.hpp"
 
 namespace vitscope::cli {
 namespace {

@@ -3,10 +3,10 @@
 #include <filesystem>
 #include <iostream>
 
-#include "vitscope/error.hpp"
+#include "vitscope/core/error.hpp"
 #include "vitscope/kernels/gemm_bf16.hpp"
-#include "vitscope/labels.hpp"
-#include "vitscope/model_registry.hpp"
+#include "vitscope/io/labels.hpp"
+#include "vitscope/models/model_registry.hpp"
 
 namespace vitscope::cli {
 

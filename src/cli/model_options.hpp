@@ -7,8 +7,8 @@
 
 #include <CLI/CLI.hpp>
 
-#include "vitscope/classifier.hpp"
-#include "vitscope/thread_pool.hpp"
+#include "vitscope/models/classifier.hpp"
+#include "vitscope/core/thread_pool.hpp"
 
 namespace vitscope::cli {
 

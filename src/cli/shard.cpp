@@ -3,7 +3,7 @@
 #include <cerrno>
 #include <cstdlib>
 
-#include "vitscope/error.hpp"
+#include "vitscope/core/error.hpp"
 
 namespace vitscope::cli {
 namespace {

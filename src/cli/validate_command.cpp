@@ -9,8 +9,8 @@
 #include "cli/batch_runner.hpp"
 #include "cli/commands.hpp"
 #include "cli/model_options.hpp"
-#include "vitscope/error.hpp"
-#include "vitscope/validation.hpp"
+#include "vitscope/core/error.hpp"
+#include "vitscope/models/validation.hpp"
 
 namespace vitscope::cli {
 namespace {

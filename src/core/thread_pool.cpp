@@ -8,7 +8,7 @@
 // The job word packs (generation << 32) | next_index. A task index is claimed with a
 // compare-exchange that also checks the generation, so a worker that wakes late can never claim an
 // index of a newer job with the task pointer or task count of an older one (see publish()).
-#include "vitscope/thread_pool.hpp"
+#include "vitscope/core/thread_pool.hpp"
 
 #include <sched.h>
 

@@ -1,5 +1,5 @@
 // Expanding command-line paths into inputs: files kept as given, folders walked recursively.
-#include "vitscope/discover.hpp"
+#include "vitscope/io/discover.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-#include "vitscope/image.hpp"
+#include "vitscope/io/image.hpp"
 
 namespace vitscope {
 namespace {

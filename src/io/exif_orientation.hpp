@@ -3,7 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "vitscope/image.hpp"
+#include "vitscope/io/image.hpp"
 
 namespace vitscope::exif {
 

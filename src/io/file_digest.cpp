@@ -1,5 +1,5 @@
 // SHA-256 through OpenSSL's EVP interface (libcrypto).
-#include "vitscope/file_digest.hpp"
+#include "vitscope/io/file_digest.hpp"
 
 #include <memory>
 #include <stdexcept>

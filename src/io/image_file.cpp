@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "vitscope/error.hpp"
-#include "vitscope/image.hpp"
+#include "vitscope/core/error.hpp"
+#include "vitscope/io/image.hpp"
 
 namespace vitscope {
 namespace {

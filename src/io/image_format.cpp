@@ -5,7 +5,7 @@
 #include <string>
 
 #include "io/image_bytes.hpp"
-#include "vitscope/image.hpp"
+#include "vitscope/io/image.hpp"
 
 namespace vitscope {
 

@@ -7,7 +7,7 @@
 
 #include "io/image_bytes.hpp"
 #include "io/jpeg_markers.hpp"
-#include "vitscope/image.hpp"
+#include "vitscope/io/image.hpp"
 
 namespace vitscope {
 namespace {

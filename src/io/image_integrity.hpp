@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-#include "vitscope/image.hpp"
+#include "vitscope/io/image.hpp"
 
 namespace vitscope::image_integrity {
 

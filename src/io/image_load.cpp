@@ -23,8 +23,8 @@
 #include "io/image_integrity.hpp"
 #include "io/jpeg_decode.hpp"
 #include "io/image_sanitize.hpp"
-#include "vitscope/error.hpp"
-#include "vitscope/image.hpp"
+#include "vitscope/core/error.hpp"
+#include "vitscope/io/image.hpp"
 
 namespace vitscope {
 namespace {

@@ -7,7 +7,7 @@
 #include <memory>
 
 #include "io/exif_orientation.hpp"
-#include "vitscope/error.hpp"
+#include "vitscope/core/error.hpp"
 
 namespace vitscope::jpeg {
 namespace {

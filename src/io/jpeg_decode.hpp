@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string>
 
-#include "vitscope/image.hpp"
+#include "vitscope/io/image.hpp"
 
 namespace vitscope::jpeg {
 

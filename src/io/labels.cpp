@@ -1,5 +1,5 @@
 // Class-name files: line i (from 0) names class i.
-#include "vitscope/labels.hpp"
+#include "vitscope/io/labels.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -9,7 +9,7 @@
 
 #include <sys/stat.h>
 
-#include "vitscope/error.hpp"
+#include "vitscope/core/error.hpp"
 
 namespace vitscope {
 

@@ -1,6 +1,6 @@
 // SafeTensors: open (map + validate) and typed copies of the tensors.
 // Layout: 8-byte little-endian header length N, N bytes of JSON, then the data section.
-#include "vitscope/safetensors.hpp"
+#include "vitscope/io/safetensors.hpp"
 
 #include <cstdint>
 #include <cstring>
@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "io/safetensors_detail.hpp"
-#include "vitscope/error.hpp"
+#include "vitscope/core/error.hpp"
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
               "safetensors data is little-endian and is read without byte swapping");

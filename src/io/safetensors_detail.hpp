@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "vitscope/safetensors.hpp"
+#include "vitscope/io/safetensors.hpp"
 
 namespace vitscope::detail {
 

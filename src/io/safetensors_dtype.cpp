@@ -4,7 +4,7 @@
 #include <string>
 
 #include "io/safetensors_detail.hpp"
-#include "vitscope/safetensors.hpp"
+#include "vitscope/io/safetensors.hpp"
 
 namespace vitscope {
 

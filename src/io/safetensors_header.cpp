@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io/safetensors_detail.hpp"
-#include "vitscope/error.hpp"
+#include "vitscope/core/error.hpp"
 
 namespace vitscope::detail {
 

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "io/safetensors_detail.hpp"
-#include "vitscope/error.hpp"
+#include "vitscope/core/error.hpp"
 
 namespace vitscope::detail {
 

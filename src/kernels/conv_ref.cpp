@@ -7,6 +7,8 @@
 
 #include "vitscope/kernels/conv.hpp"
 
+#include "kernels/reference.hpp"
+
 namespace vitscope::kernels {
 namespace {
 

@@ -1,6 +1,8 @@
 // Exact (erf) GELU: scalar reference and the xsimd version.
 #include "vitscope/kernels/gelu.hpp"
 
+#include "kernels/reference.hpp"
+
 #include <algorithm>
 #include <cmath>
 

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "kernels/bf16.hpp"
@@ -13,6 +14,7 @@
 #include "kernels/gemm_bf16_layout.hpp"
 #include "kernels/gemm_driver.hpp"
 #include "kernels/gemm_layout.hpp"
+#include "kernels/packed_memory.hpp"
 #include "kernels/simd.hpp"
 #include "vitscope/kernels/cpu_features.hpp"
 
@@ -33,7 +35,7 @@ void check_shape(bool ok, const char* what, int m, int n, int k) {
 // B operands packed per call go to memory owned by the calling thread, grown on first use and
 // reused, so a warm call allocates nothing. Workers only read it while the caller waits in run().
 std::uint32_t* pairs_scratch(int n, int k) {
-  thread_local std::vector<std::uint32_t, bf16_detail::CacheLineAllocator<std::uint32_t>> scratch;
+  thread_local memory_detail::PackedPairs scratch;
   const std::size_t size = gemm_bf16_detail::packed_b_pairs_size(n, k);
   if (scratch.size() < size) scratch.resize(size);
   return scratch.data();

@@ -2,9 +2,11 @@
 // tiles, K blocks, B panels and A panels, with the vdpbf16ps micro-kernel innermost. The
 // micro-kernel leaves fp32 sums in a per-thread buffer; the shared fp32 epilogue finishes them.
 #include "kernels/gemm_bf16_driver.hpp"
+#include "kernels/packed_memory.hpp"
 
 #include <algorithm>
 #include <cstddef>
+#include <tuple>
 #include <vector>
 
 #include "kernels/gemm_bf16_layout.hpp"
@@ -32,7 +34,7 @@ std::size_t packed_b_pairs_size(int n, int k) {
 
 namespace {
 
-using PairVector = std::vector<std::uint32_t, bf16_detail::CacheLineAllocator<std::uint32_t>>;
+using PairVector = memory_detail::PackedPairs;
 
 // A as bf16 pairs: [round_up(m, kMR)][lda2], zero rows past m. Kept by the calling thread and
 // grown on first use; workers only read it while the caller waits in run().

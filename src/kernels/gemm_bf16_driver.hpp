@@ -5,7 +5,7 @@
 #include <cstdint>
 
 #include "kernels/gemm_driver.hpp"
-#include "vitscope/thread_pool.hpp"
+#include "vitscope/core/thread_pool.hpp"
 
 namespace vitscope::kernels::gemm_bf16_detail {
 

@@ -3,10 +3,12 @@
 #include <cstddef>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "kernels/bf16.hpp"
 #include "kernels/gemm_bf16_layout.hpp"
+#include "kernels/packed_memory.hpp"
 #include "kernels/parallel.hpp"
 #include "vitscope/kernels/gemm_bf16.hpp"
 
@@ -24,7 +26,11 @@ PackedMatrixBf16 PackedMatrixBf16::pack(const float* b, int n, int k, int ldb,
   packed.backend_ = resolve_bf16_backend(backend);
   if (packed.backend_ == Bf16Backend::avx512_bf16) {
     using gemm_bf16_detail::kNR;
-    packed.pairs_.resize(gemm_bf16_detail::packed_b_pairs_size(n, k));
+    packed.pair_count_ = gemm_bf16_detail::packed_b_pairs_size(n, k);
+    std::uint32_t* out;
+    std::tie(packed.memory_, out) =
+        memory_detail::allocate_packed<memory_detail::PackedPairs>(packed.pair_count_);
+    packed.pairs_ = out;
     // Panels are independent: a range of panels is a range of rows of b and of packed memory. At
     // least 4 panels per thread, so small matrices stay on the calling thread.
     const std::size_t k2 = static_cast<std::size_t>(k + 1) / 2;
@@ -33,7 +39,7 @@ PackedMatrixBf16 PackedMatrixBf16::pack(const float* b, int n, int k, int ldb,
       const int j0 = static_cast<int>(first) * kNR;
       const int j1 = std::min(n, static_cast<int>(end) * kNR);
       gemm_bf16_detail::avx512bf16::pack_b_nk(b + static_cast<std::size_t>(j0) * ldb, ldb, j1 - j0,
-                                              k, packed.pairs_.data() + j0 * k2);
+                                              k, out + j0 * k2);
     });
   } else {
     std::vector<float> rounded(static_cast<std::size_t>(n) * k);
@@ -49,7 +55,7 @@ PackedMatrixBf16 PackedMatrixBf16::pack(const float* b, int n, int k, int ldb,
 }
 
 std::size_t PackedMatrixBf16::bytes() const {
-  return pairs_.size() * sizeof(std::uint32_t) + emulated_.size() * sizeof(float);
+  return pair_count_ * sizeof(std::uint32_t) + emulated_.size() * sizeof(float);
 }
 
 }  // namespace vitscope::kernels

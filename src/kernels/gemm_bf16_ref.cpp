@@ -5,6 +5,8 @@
 
 #include "kernels/bf16.hpp"
 #include "vitscope/kernels/gemm.hpp"
+
+#include "kernels/reference.hpp"
 #include "vitscope/kernels/gemm_bf16.hpp"
 
 namespace vitscope::kernels {

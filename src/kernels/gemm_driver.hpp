@@ -2,7 +2,7 @@
 // The blocked, threaded GEMM loop nest shared by linear(), gemm_abt() and gemm_ab():
 //   out[M,N] (=|+=) act(alpha · a[M,K] · b[N,K]ᵀ + bias[N]),  b given as packed panels.
 // Its tiling and thread-count choices are shared with the bf16 driver (gemm_bf16_driver.cpp).
-#include "vitscope/thread_pool.hpp"
+#include "vitscope/core/thread_pool.hpp"
 
 namespace vitscope::kernels::gemm_detail {
 

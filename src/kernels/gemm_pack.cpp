@@ -2,9 +2,11 @@
 #include <algorithm>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 
 #include "kernels/bf16.hpp"
 #include "kernels/gemm_layout.hpp"
+#include "kernels/packed_memory.hpp"
 #include "kernels/parallel.hpp"
 #include "vitscope/kernels/gemm.hpp"
 
@@ -76,7 +78,10 @@ PackedMatrix PackedMatrix::pack(const float* b, int n, int k, int ldb, ThreadPoo
   PackedMatrix packed;
   packed.n_ = n;
   packed.k_ = k;
-  packed.data_.resize(gemm_detail::packed_b_size(n, k));
+  packed.size_ = gemm_detail::packed_b_size(n, k);
+  float* out;
+  std::tie(packed.memory_, out) = memory_detail::allocate_packed<memory_detail::PackedFloats>(packed.size_);
+  packed.data_ = out;
   // Panels are independent: a range of panels is a range of rows of b and of packed memory. At
   // least 4 panels per thread (a few µs each), so small matrices stay on the calling thread.
   const std::size_t panels = static_cast<std::size_t>(gemm_detail::ceil_div(n, gemm_detail::kNR));
@@ -84,7 +89,7 @@ PackedMatrix PackedMatrix::pack(const float* b, int n, int k, int ldb, ThreadPoo
     const int j0 = static_cast<int>(first) * gemm_detail::kNR;
     const int j1 = std::min(n, static_cast<int>(end) * gemm_detail::kNR);
     gemm_detail::pack_b_nk(b + static_cast<std::size_t>(j0) * ldb, ldb, j1 - j0, k,
-                           packed.data_.data() + static_cast<std::size_t>(j0) * k);
+                           out + static_cast<std::size_t>(j0) * k);
   });
   return packed;
 }

@@ -4,6 +4,8 @@
 
 #include "vitscope/kernels/gemm.hpp"
 
+#include "kernels/reference.hpp"
+
 namespace vitscope::kernels {
 
 // out[M,N] (=|+=) act(a[M,K] · b[N,K]ᵀ + bias[N])

@@ -3,6 +3,8 @@
 // where the one-pass E[x²] - E[x]² cancels.
 #include "vitscope/kernels/layernorm.hpp"
 
+#include "kernels/reference.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstddef>

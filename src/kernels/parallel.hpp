@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstddef>
 
-#include "vitscope/thread_pool.hpp"
+#include "vitscope/core/thread_pool.hpp"
 
 namespace vitscope::kernels {
 

@@ -1,6 +1,8 @@
 // Row-wise softmax: scalar reference and the xsimd version.
 #include "vitscope/kernels/softmax.hpp"
 
+#include "kernels/reference.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstddef>

@@ -3,8 +3,8 @@
 #include <cmath>
 #include <vector>
 
-#include "vitscope/error.hpp"
-#include "vitscope/vit_maps.hpp"
+#include "vitscope/core/error.hpp"
+#include "vitscope/maps/vit_maps.hpp"
 
 #include <xtensor/xbuilder.hpp>
 

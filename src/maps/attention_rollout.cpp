@@ -4,8 +4,8 @@
 #include <numeric>
 #include <vector>
 
-#include "vitscope/error.hpp"
-#include "vitscope/vit_maps.hpp"
+#include "vitscope/core/error.hpp"
+#include "vitscope/maps/vit_maps.hpp"
 
 namespace vitscope {
 namespace {

@@ -1,8 +1,8 @@
 // Class activation maps of a CNN with a global-average-pool + linear head.
 #include <algorithm>
 
-#include "vitscope/cnn_maps.hpp"
-#include "vitscope/error.hpp"
+#include "vitscope/maps/cnn_maps.hpp"
+#include "vitscope/core/error.hpp"
 
 namespace vitscope {
 

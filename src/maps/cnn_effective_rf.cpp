@@ -3,8 +3,8 @@
 #include <cmath>
 #include <utility>
 
-#include "vitscope/cnn_maps.hpp"
-#include "vitscope/error.hpp"
+#include "vitscope/maps/cnn_maps.hpp"
+#include "vitscope/core/error.hpp"
 
 namespace vitscope {
 

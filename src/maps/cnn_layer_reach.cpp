@@ -1,5 +1,5 @@
 // The per-layer table behind "how far each layer sees" plots: theoretical and effective field sizes.
-#include "vitscope/cnn_maps.hpp"
+#include "vitscope/maps/cnn_maps.hpp"
 
 namespace vitscope {
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "vitscope/cnn_maps.hpp"
+#include "vitscope/maps/cnn_maps.hpp"
 
 namespace vitscope {
 

@@ -1,8 +1,8 @@
-#include "vitscope/compare.hpp"
+#include "vitscope/maps/compare.hpp"
 
-#include "vitscope/error.hpp"
-#include "vitscope/map_overlap.hpp"
-#include "vitscope/preprocess.hpp"
+#include "vitscope/core/error.hpp"
+#include "vitscope/maps/map_overlap.hpp"
+#include "vitscope/preprocess/preprocess.hpp"
 
 namespace vitscope {
 namespace {

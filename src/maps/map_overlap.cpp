@@ -1,10 +1,10 @@
-#include "vitscope/map_overlap.hpp"
+#include "vitscope/maps/map_overlap.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
-#include "vitscope/error.hpp"
+#include "vitscope/core/error.hpp"
 
 namespace vitscope {
 namespace {

@@ -1,5 +1,5 @@
-#include "vitscope/error.hpp"
-#include "vitscope/vit_maps.hpp"
+#include "vitscope/core/error.hpp"
+#include "vitscope/maps/vit_maps.hpp"
 
 namespace vitscope {
 

@@ -1,9 +1,9 @@
-#include "vitscope/classifier.hpp"
+#include "vitscope/models/classifier.hpp"
 
-#include "vitscope/cnn.hpp"
-#include "vitscope/error.hpp"
-#include "vitscope/safetensors.hpp"
-#include "vitscope/vit.hpp"
+#include "vitscope/models/cnn.hpp"
+#include "vitscope/core/error.hpp"
+#include "vitscope/io/safetensors.hpp"
+#include "vitscope/models/vit.hpp"
 
 namespace vitscope {
 

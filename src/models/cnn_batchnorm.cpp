@@ -4,7 +4,7 @@
 #include <cmath>
 #include <utility>
 
-#include "vitscope/error.hpp"
+#include "vitscope/core/error.hpp"
 
 namespace vitscope {
 

@@ -4,7 +4,7 @@
 #include <algorithm>
 
 #include "models/cnn_weights.hpp"
-#include "vitscope/error.hpp"
+#include "vitscope/core/error.hpp"
 
 namespace vitscope {
 

@@ -3,7 +3,7 @@
 #include <utility>
 
 #include "models/cnn_weights.hpp"
-#include "vitscope/error.hpp"
+#include "vitscope/core/error.hpp"
 
 namespace vitscope {
 

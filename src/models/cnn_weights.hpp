@@ -9,7 +9,7 @@
 
 #include <xtensor/xtensor.hpp>
 
-#include "vitscope/cnn.hpp"
+#include "vitscope/models/cnn.hpp"
 #include "vitscope/kernels/gemm.hpp"
 
 namespace vitscope {

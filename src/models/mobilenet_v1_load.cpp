@@ -10,7 +10,7 @@
 
 #include "models/cnn_batchnorm.hpp"
 #include "models/cnn_weights.hpp"
-#include "vitscope/error.hpp"
+#include "vitscope/core/error.hpp"
 
 namespace vitscope {
 namespace {

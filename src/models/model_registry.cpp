@@ -1,4 +1,4 @@
-#include "vitscope/model_registry.hpp"
+#include "vitscope/models/model_registry.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -7,8 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "vitscope/error.hpp"
-#include "vitscope/safetensors.hpp"
+#include "vitscope/core/error.hpp"
+#include "vitscope/io/safetensors.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;

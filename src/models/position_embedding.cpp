@@ -8,7 +8,7 @@
 #include <cmath>
 #include <vector>
 
-#include "vitscope/vit.hpp"
+#include "vitscope/models/vit.hpp"
 
 namespace vitscope {
 namespace {

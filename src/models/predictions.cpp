@@ -1,4 +1,4 @@
-#include "vitscope/predictions.hpp"
+#include "vitscope/models/predictions.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <utility>
 
-#include "vitscope/error.hpp"
+#include "vitscope/core/error.hpp"
 
 namespace vitscope {
 

@@ -11,7 +11,7 @@
 #include <xtensor/xarray.hpp>
 
 #include "vitscope/kernels/linear.hpp"
-#include "vitscope/safetensors.hpp"
+#include "vitscope/io/safetensors.hpp"
 
 namespace vitscope {
 

@@ -1,4 +1,4 @@
-#include "vitscope/validation.hpp"
+#include "vitscope/models/validation.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -6,8 +6,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "vitscope/discover.hpp"
-#include "vitscope/error.hpp"
+#include "vitscope/io/discover.hpp"
+#include "vitscope/core/error.hpp"
 
 namespace fs = std::filesystem;
 

@@ -5,7 +5,7 @@
 #include <cstdint>
 
 #include "vitscope/kernels/linear.hpp"
-#include "vitscope/thread_pool.hpp"
+#include "vitscope/core/thread_pool.hpp"
 
 namespace vitscope::vit_detail {
 

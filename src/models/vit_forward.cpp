@@ -6,8 +6,8 @@
 #include <string>
 
 #include "models/vit_weights.hpp"
-#include "vitscope/error.hpp"
-#include "vitscope/stage_profile.hpp"
+#include "vitscope/core/error.hpp"
+#include "vitscope/core/stage_profile.hpp"
 
 namespace vitscope {
 namespace {

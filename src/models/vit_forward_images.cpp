@@ -8,7 +8,7 @@
 #include "models/vit_weights.hpp"
 #include "vitscope/kernels/gelu.hpp"
 #include "vitscope/kernels/layernorm.hpp"
-#include "vitscope/stage_profile.hpp"
+#include "vitscope/core/stage_profile.hpp"
 
 namespace vitscope {
 

@@ -9,7 +9,7 @@
 
 #include "models/tensor_binder.hpp"
 #include "models/vit_weights.hpp"
-#include "vitscope/error.hpp"
+#include "vitscope/core/error.hpp"
 
 namespace vitscope {
 namespace {

@@ -11,7 +11,7 @@
 #include <xtensor/xtensor.hpp>
 
 #include "vitscope/kernels/linear.hpp"
-#include "vitscope/vit.hpp"
+#include "vitscope/models/vit.hpp"
 
 namespace vitscope {
 

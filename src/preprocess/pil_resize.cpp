@@ -7,8 +7,8 @@
 
 #include "preprocess/resample_coeffs.hpp"
 #include "preprocess/resample_passes.hpp"
-#include "vitscope/error.hpp"
-#include "vitscope/preprocess.hpp"
+#include "vitscope/core/error.hpp"
+#include "vitscope/preprocess/preprocess.hpp"
 
 namespace vitscope {
 namespace {

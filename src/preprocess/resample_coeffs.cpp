@@ -9,7 +9,7 @@
 
 #include <cmath>
 
-#include "vitscope/error.hpp"
+#include "vitscope/core/error.hpp"
 
 namespace vitscope::resample {
 namespace {

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "vitscope/preprocess.hpp"
+#include "vitscope/preprocess/preprocess.hpp"
 
 namespace vitscope::resample {
 

@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <string>
 
-#include "vitscope/error.hpp"
-#include "vitscope/preprocess.hpp"
+#include "vitscope/core/error.hpp"
+#include "vitscope/preprocess/preprocess.hpp"
 
 namespace vitscope {
 namespace {

@@ -1,4 +1,4 @@
-#include "vitscope/compare_figures.hpp"
+#include "vitscope/render/compare_figures.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -7,7 +7,7 @@
 #include <opencv2/imgproc.hpp>
 #include <xtensor/xview.hpp>
 
-#include "vitscope/render.hpp"
+#include "vitscope/render/render.hpp"
 
 namespace vitscope::render {
 namespace {

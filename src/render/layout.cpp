@@ -4,8 +4,8 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "vitscope/error.hpp"
-#include "vitscope/render.hpp"
+#include "vitscope/core/error.hpp"
+#include "vitscope/render/render.hpp"
 
 namespace vitscope::render {
 namespace {

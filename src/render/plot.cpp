@@ -6,7 +6,7 @@
 
 #include <opencv2/imgproc.hpp>
 
-#include "vitscope/render.hpp"
+#include "vitscope/render/render.hpp"
 
 namespace vitscope::render {
 namespace {

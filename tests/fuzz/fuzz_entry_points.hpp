@@ -22,11 +22,11 @@
 
 #include <unistd.h>
 
-#include "vitscope/error.hpp"
-#include "vitscope/image.hpp"
-#include "vitscope/labels.hpp"
-#include "vitscope/safetensors.hpp"
-#include "vitscope/validation.hpp"
+#include "vitscope/core/error.hpp"
+#include "vitscope/io/image.hpp"
+#include "vitscope/io/labels.hpp"
+#include "vitscope/io/safetensors.hpp"
+#include "vitscope/models/validation.hpp"
 
 namespace vitscope::fuzz {
 

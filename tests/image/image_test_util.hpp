@@ -16,9 +16,9 @@
 
 #include <catch2/catch.hpp>
 
-#include "vitscope/error.hpp"
-#include "vitscope/image.hpp"
-#include "vitscope/safetensors.hpp"
+#include "vitscope/core/error.hpp"
+#include "vitscope/io/image.hpp"
+#include "vitscope/io/safetensors.hpp"
 
 namespace vitscope::test {
 

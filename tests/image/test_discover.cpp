@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "image/image_test_util.hpp"
-#include "vitscope/discover.hpp"
+#include "vitscope/io/discover.hpp"
 
 using namespace vitscope;
 using namespace vitscope::test;

@@ -16,7 +16,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "vitscope/error.hpp"
+#include "vitscope/core/error.hpp"
 
 namespace vitscope::test {
 

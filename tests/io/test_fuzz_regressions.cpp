@@ -8,7 +8,7 @@
 
 #include "fuzz/fuzz_entry_points.hpp"
 #include "fuzz/fuzz_replay.hpp"
-#include "vitscope/image.hpp"
+#include "vitscope/io/image.hpp"
 
 using namespace vitscope::fuzz;
 

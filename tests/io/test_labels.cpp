@@ -6,8 +6,8 @@
 #include <catch2/catch.hpp>
 
 #include "io/safetensors_test_file.hpp"
-#include "vitscope/error.hpp"
-#include "vitscope/labels.hpp"
+#include "vitscope/core/error.hpp"
+#include "vitscope/io/labels.hpp"
 
 using namespace vitscope;
 using vitscope::test::TempDir;

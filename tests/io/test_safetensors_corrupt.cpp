@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 
 #include "io/safetensors_test_file.hpp"
-#include "vitscope/safetensors.hpp"
+#include "vitscope/io/safetensors.hpp"
 
 using namespace vitscope;
 using Catch::Matchers::Contains;

@@ -5,7 +5,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "vitscope/safetensors.hpp"
+#include "vitscope/io/safetensors.hpp"
 
 using namespace vitscope;
 

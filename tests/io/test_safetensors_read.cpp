@@ -10,7 +10,7 @@
 #include <catch2/catch.hpp>
 
 #include "io/safetensors_test_file.hpp"
-#include "vitscope/safetensors.hpp"
+#include "vitscope/io/safetensors.hpp"
 
 using namespace vitscope;
 using vitscope::test::Bytes;

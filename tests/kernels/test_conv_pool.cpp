@@ -10,6 +10,7 @@
 #include "kernels/kernel_test_util.hpp"
 #include "kernels/test_conv_util.hpp"
 #include "vitscope/kernels/conv.hpp"
+#include "kernels/reference.hpp"
 
 namespace vitscope::kernels {
 namespace {

@@ -15,6 +15,7 @@
 
 #include "kernels/kernel_test_util.hpp"
 #include "vitscope/kernels/gemm.hpp"
+#include "kernels/reference.hpp"
 
 namespace vitscope::kernels {
 namespace {

@@ -29,6 +29,7 @@
 #include "vitscope/kernels/cpu_features.hpp"
 #include "vitscope/kernels/gemm.hpp"
 #include "vitscope/kernels/gemm_bf16.hpp"
+#include "kernels/reference.hpp"
 
 namespace vitscope::kernels {
 namespace {

@@ -8,6 +8,7 @@
 
 #include "kernels/kernel_test_util.hpp"
 #include "vitscope/kernels/layernorm.hpp"
+#include "kernels/reference.hpp"
 
 namespace vitscope::kernels {
 namespace {

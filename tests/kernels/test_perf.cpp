@@ -12,6 +12,7 @@
 #include "kernels/kernel_test_util.hpp"
 #include "vitscope/kernels/gemm.hpp"
 #include "vitscope/kernels/gemm_bf16.hpp"
+#include "kernels/reference.hpp"
 
 namespace vitscope::kernels {
 namespace {

@@ -7,6 +7,7 @@
 
 #include "kernels/kernel_test_util.hpp"
 #include "vitscope/kernels/softmax.hpp"
+#include "kernels/reference.hpp"
 
 namespace vitscope::kernels {
 namespace {

@@ -7,7 +7,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "vitscope/thread_pool.hpp"
+#include "vitscope/core/thread_pool.hpp"
 
 namespace vitscope {
 namespace {

@@ -5,8 +5,8 @@
 #include <string>
 
 #include "models/test_cnn_cases.hpp"
-#include "vitscope/cnn_maps.hpp"
-#include "vitscope/error.hpp"
+#include "vitscope/maps/cnn_maps.hpp"
+#include "vitscope/core/error.hpp"
 
 using namespace vitscope;
 using vitscope::testing::CnnCase;

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "models/test_cnn_cases.hpp"
-#include "vitscope/cnn_maps.hpp"
+#include "vitscope/maps/cnn_maps.hpp"
 
 using namespace vitscope;
 using vitscope::testing::CnnCase;

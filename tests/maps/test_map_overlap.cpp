@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "vitscope/map_overlap.hpp"
+#include "vitscope/maps/map_overlap.hpp"
 
 using namespace vitscope;
 

@@ -3,8 +3,8 @@
 #include <string>
 
 #include "models/test_helpers.hpp"
-#include "vitscope/safetensors.hpp"
-#include "vitscope/vit_maps.hpp"
+#include "vitscope/io/safetensors.hpp"
+#include "vitscope/maps/vit_maps.hpp"
 
 #include <xtensor/xbuilder.hpp>
 

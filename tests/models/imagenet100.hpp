@@ -11,10 +11,10 @@
 #include <nlohmann/json.hpp>
 
 #include "models/test_helpers.hpp"
-#include "vitscope/classifier.hpp"
-#include "vitscope/image.hpp"
-#include "vitscope/preprocess.hpp"
-#include "vitscope/safetensors.hpp"
+#include "vitscope/models/classifier.hpp"
+#include "vitscope/io/image.hpp"
+#include "vitscope/preprocess/preprocess.hpp"
+#include "vitscope/io/safetensors.hpp"
 
 namespace vitscope::testing {
 

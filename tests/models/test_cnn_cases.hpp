@@ -8,8 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "models/test_helpers.hpp"
-#include "vitscope/cnn.hpp"
-#include "vitscope/safetensors.hpp"
+#include "vitscope/models/cnn.hpp"
+#include "vitscope/io/safetensors.hpp"
 
 namespace vitscope::testing {
 

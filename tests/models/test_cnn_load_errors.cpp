@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "models/test_cnn_cases.hpp"
-#include "vitscope/error.hpp"
+#include "vitscope/core/error.hpp"
 
 using namespace vitscope;
 using Catch::Matchers::Contains;

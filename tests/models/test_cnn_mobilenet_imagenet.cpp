@@ -11,11 +11,11 @@
 
 #include "models/imagenet100.hpp"
 #include "models/test_helpers.hpp"
-#include "vitscope/classifier.hpp"
-#include "vitscope/image.hpp"
-#include "vitscope/model_registry.hpp"
-#include "vitscope/preprocess.hpp"
-#include "vitscope/safetensors.hpp"
+#include "vitscope/models/classifier.hpp"
+#include "vitscope/io/image.hpp"
+#include "vitscope/models/model_registry.hpp"
+#include "vitscope/preprocess/preprocess.hpp"
+#include "vitscope/io/safetensors.hpp"
 
 using namespace vitscope;
 using namespace vitscope::testing;

@@ -2,11 +2,11 @@
 // on the same weights (tests/data/imagenet100_deit_tiny.safetensors from
 // scripts/golden/gen_imagenet_reference.py): same top-1 everywhere, logits within 1e-3.
 #include "imagenet100.hpp"
-#include "vitscope/classifier.hpp"
-#include "vitscope/image.hpp"
-#include "vitscope/model_registry.hpp"
-#include "vitscope/preprocess.hpp"
-#include "vitscope/safetensors.hpp"
+#include "vitscope/models/classifier.hpp"
+#include "vitscope/io/image.hpp"
+#include "vitscope/models/model_registry.hpp"
+#include "vitscope/preprocess/preprocess.hpp"
+#include "vitscope/io/safetensors.hpp"
 
 using namespace vitscope;
 using namespace vitscope::testing;

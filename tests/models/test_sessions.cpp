@@ -6,8 +6,8 @@
 #include "test_cnn_cases.hpp"
 #include "test_helpers.hpp"
 #include "vit_golden_case.hpp"
-#include "vitscope/cnn.hpp"
-#include "vitscope/vit.hpp"
+#include "vitscope/models/cnn.hpp"
+#include "vitscope/models/vit.hpp"
 
 using namespace vitscope;
 using namespace vitscope::testing;

@@ -5,8 +5,8 @@
 
 #include "test_helpers.hpp"
 #include "vit_golden_case.hpp"
-#include "vitscope/safetensors.hpp"
-#include "vitscope/vit.hpp"
+#include "vitscope/io/safetensors.hpp"
+#include "vitscope/models/vit.hpp"
 
 #include <xtensor/xmath.hpp>
 #include <xtensor/xsort.hpp>

@@ -9,8 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include "test_helpers.hpp"
-#include "vitscope/error.hpp"
-#include "vitscope/vit.hpp"
+#include "vitscope/core/error.hpp"
+#include "vitscope/models/vit.hpp"
 
 using namespace vitscope;
 using Catch::Matchers::Contains;

@@ -14,8 +14,8 @@
 
 #include "test_helpers.hpp"
 #include "vit_golden_case.hpp"
-#include "vitscope/error.hpp"
-#include "vitscope/vit.hpp"
+#include "vitscope/core/error.hpp"
+#include "vitscope/models/vit.hpp"
 
 using namespace vitscope;
 using namespace vitscope::testing;

@@ -5,8 +5,8 @@
 #include <string>
 
 #include "test_helpers.hpp"
-#include "vitscope/model_registry.hpp"
-#include "vitscope/safetensors.hpp"
+#include "vitscope/models/model_registry.hpp"
+#include "vitscope/io/safetensors.hpp"
 
 namespace vitscope::testing {
 

@@ -8,8 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "vitscope/image.hpp"
-#include "vitscope/safetensors.hpp"
+#include "vitscope/io/image.hpp"
+#include "vitscope/io/safetensors.hpp"
 
 namespace vitscope::test {
 

@@ -9,8 +9,8 @@
 #include "preprocess/preprocess_test_util.hpp"
 #include "preprocess/resample_coeffs.hpp"
 #include "preprocess/resample_passes.hpp"
-#include "vitscope/error.hpp"
-#include "vitscope/preprocess.hpp"
+#include "vitscope/core/error.hpp"
+#include "vitscope/preprocess/preprocess.hpp"
 
 using namespace vitscope;
 using namespace vitscope::test;

@@ -4,7 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "preprocess/preprocess_test_util.hpp"
-#include "vitscope/preprocess.hpp"
+#include "vitscope/preprocess/preprocess.hpp"
 
 using namespace vitscope;
 using namespace vitscope::test;

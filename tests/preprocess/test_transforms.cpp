@@ -5,8 +5,8 @@
 #include <catch2/catch.hpp>
 
 #include "preprocess/preprocess_test_util.hpp"
-#include "vitscope/error.hpp"
-#include "vitscope/preprocess.hpp"
+#include "vitscope/core/error.hpp"
+#include "vitscope/preprocess/preprocess.hpp"
 
 using namespace vitscope;
 using namespace vitscope::test;

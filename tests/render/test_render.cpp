@@ -6,7 +6,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "vitscope/render.hpp"
+#include "vitscope/render/render.hpp"
 
 using namespace vitscope;
 

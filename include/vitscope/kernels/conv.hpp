@@ -4,15 +4,16 @@
 // pixels (rows) and a k×k convolution is a GEMM over im2col patches, both through linear(); a
 // depthwise convolution reads consecutive channels of a pixel, which is what the SIMD lanes cover.
 //
-// Every kernel has a plain-loop *_ref version the tests compare against. The *_input_grad kernels
-// are the adjoints (transposed operations) used to back-propagate to the input; they accumulate
-// into grad_in, since an activation can feed several layers.
+// Every kernel has a plain-loop *_ref version (src/kernels/reference.hpp) the tests compare
+// against. The *_input_grad kernels are the adjoints (transposed operations) used to
+// back-propagate to the input; they accumulate into grad_in, since an activation can feed
+// several layers.
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 
 #include "vitscope/kernels/gemm.hpp"
-#include "vitscope/thread_pool.hpp"
+#include "vitscope/core/thread_pool.hpp"
 
 namespace vitscope::kernels {
 
@@ -52,14 +53,10 @@ struct Clamp {
 // in[B,H,W,C], w[3,3,C], bias[C] (may be null), out[B,OH,OW,C]; g.kernel must be 3.
 void depthwise_conv3x3(const ConvGeometry& g, const float* in, const float* weight,
                        const float* bias, Clamp clamp, float* out, ThreadPool* pool);
-void depthwise_conv3x3_ref(const ConvGeometry& g, const float* in, const float* weight,
-                           const float* bias, Clamp clamp, float* out);
 
 // grad_in[b,iy,ix,c] += Σ w[ky,kx,c] · grad_out[b,oy,ox,c] over the outputs that read (iy, ix).
 void depthwise_conv3x3_input_grad(const ConvGeometry& g, const float* grad_out,
                                   const float* weight, float* grad_in);
-void depthwise_conv3x3_input_grad_ref(const ConvGeometry& g, const float* grad_out,
-                                      const float* weight, float* grad_in);
 
 // ---- dense k×k convolution (im2col + GEMM) ---------------------------------------------------
 // cols[r − row_begin, (ky·k + kx)·C + c] = in[b, oy·s+ky−top, ox·s+kx−left, c] (0 in the padding)
@@ -75,20 +72,15 @@ void col2im_add(const ConvGeometry& g, const float* cols, std::int64_t row_begin
 // shapes go through im2col in chunks of output rows (thread-local scratch, grown once).
 void conv2d(const ConvGeometry& g, const float* in, const PackedMatrix& weight, const float* bias,
             Clamp clamp, float* out, ThreadPool* pool);
-void conv2d_ref(const ConvGeometry& g, const float* in, const float* weight, int out_channels,
-                const float* bias, Clamp clamp, float* out);
 
 // grad_in[B,H,W,C] += convᵀ(grad_out[B,OH,OW,N]) with w[N, k·k·C] row-major (not packed):
 // patches = grad_out · w, then col2im.
 void conv2d_input_grad(const ConvGeometry& g, const float* grad_out, const float* weight,
                        int out_channels, float* grad_in, ThreadPool* pool);
-void conv2d_input_grad_ref(const ConvGeometry& g, const float* grad_out, const float* weight,
-                           int out_channels, float* grad_in);
 
 // ---- pooling and element-wise ---------------------------------------------------------------
 // out[b,oy,ox,c] = max over the window of in (padding never wins, as PyTorch's -inf padding).
 void max_pool(const ConvGeometry& g, const float* in, float* out, ThreadPool* pool);
-void max_pool_ref(const ConvGeometry& g, const float* in, float* out);
 // grad_in += grad_out routed to the first maximum of each window in row-major scan order (the
 // element PyTorch's max_pool2d records as the argmax).
 void max_pool_input_grad(const ConvGeometry& g, const float* in, const float* grad_out,

@@ -1,31 +1,13 @@
 #pragma once
-// Matrix products. The fast versions (xsimd micro-kernel, packed panels, cache blocking, threads)
-// are what the models call; the *_ref versions are plain loops that read like the maths and are
-// what the tests compare against.
+// Matrix products: xsimd micro-kernel, packed panels, cache blocking, threads. Their scalar
+// references (plain loops that read like the maths, what the tests compare against) are in
+// src/kernels/reference.hpp.
 #include <cstddef>
 #include <memory>
-#include <utility>
-#include <vector>
 
-#include "vitscope/thread_pool.hpp"
+#include "vitscope/core/thread_pool.hpp"
 
 namespace vitscope::kernels {
-
-namespace memory_detail {
-// construct() for allocators of packed weights: a vector's resize() then leaves new elements
-// uninitialised. The packers write every element, padding included, and zero-filling tens of MB
-// first cost a pass over the memory at every model load.
-struct DefaultInitConstruct {
-  template <class U>
-  void construct(U* p) noexcept {
-    ::new (static_cast<void*>(p)) U;
-  }
-  template <class U, class... Args>
-  void construct(U* p, Args&&... args) {
-    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
-  }
-};
-}  // namespace memory_detail
 
 // A weight matrix b[N,K] (PyTorch Linear layout: out_features x in_features) packed once, at load,
 // into the panel layout the micro-kernel streams.
@@ -37,21 +19,14 @@ class PackedMatrix {
   static PackedMatrix pack(const float* b, int n, int k) { return pack(b, n, k, k); }
   int rows() const { return n_; }  // N
   int cols() const { return k_; }  // K
-  const float* data() const { return data_.data(); }
-  std::size_t size() const { return data_.size(); }
+  const float* data() const { return data_; }
+  std::size_t size() const { return size_; }  // floats, padding included
 
  private:
-  template <class T>
-  struct UninitialisedAllocator : std::allocator<T>, memory_detail::DefaultInitConstruct {
-    template <class U>
-    struct rebind {
-      using other = UninitialisedAllocator<U>;
-    };
-    using memory_detail::DefaultInitConstruct::construct;
-  };
-
   int n_ = 0, k_ = 0;
-  std::vector<float, UninitialisedAllocator<float>> data_;
+  std::shared_ptr<const void> memory_;  // owns data_ (src/kernels/packed_memory.hpp); shared by copies
+  const float* data_ = nullptr;
+  std::size_t size_ = 0;
 };
 
 // What linear() does to each output element after the dot product.
@@ -65,19 +40,13 @@ struct LinearEpilogue {
 // pool may be null (single thread).
 void linear(const float* a, int lda, int m, const PackedMatrix& b, float* out, int ldo,
             const LinearEpilogue& epilogue, ThreadPool* pool);
-void linear_ref(const float* a, int lda, int m, const float* b, int n, int k, float* out, int ldo,
-                const LinearEpilogue& epilogue);
 
 // c[M,N] = alpha · a[M,K] · b[N,K]ᵀ, all row-major with the given row strides (attention q·kᵀ).
 void gemm_abt(int m, int n, int k, float alpha, const float* a, int lda, const float* b, int ldb,
               float* c, int ldc, ThreadPool* pool);
-void gemm_abt_ref(int m, int n, int k, float alpha, const float* a, int lda, const float* b,
-                  int ldb, float* c, int ldc);
 
 // c[M,N] = a[M,K] · b[K,N], all row-major with the given row strides (attention p·v).
 void gemm_ab(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c,
              int ldc, ThreadPool* pool);
-void gemm_ab_ref(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c,
-                 int ldc);
 
 }  // namespace vitscope::kernels

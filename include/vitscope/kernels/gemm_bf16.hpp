@@ -3,9 +3,9 @@
 //
 // Both operands are rounded to bfloat16 (nearest, ties to even) and every product is summed in
 // fp32, so a result differs from the fp32 product by the operands' rounding (at most 2^-8 relative
-// per operand, 2^-7 per product), and from the *_bf16_ref references only by the order of the
-// fp32 sums. Inputs and outputs stay fp32; weights are stored as bf16, halving their memory and
-// bandwidth.
+// per operand, 2^-7 per product), and from the *_bf16_ref references (src/kernels/reference.hpp)
+// only by the order of the fp32 sums. Inputs and outputs stay fp32; weights are stored as bf16,
+// halving their memory and bandwidth.
 //
 // Two backends compute that same quantity:
 // - avx512_bf16: vdpbf16ps kernels (AVX512-BF16), about twice the fp32 GEMM throughput. The
@@ -14,11 +14,10 @@
 // Bf16Backend::automatic picks the first when bf16_hardware_available(), else the second.
 #include <cstddef>
 #include <cstdint>
-#include <new>
-#include <vector>
+#include <memory>
 
 #include "vitscope/kernels/gemm.hpp"
-#include "vitscope/thread_pool.hpp"
+#include "vitscope/core/thread_pool.hpp"
 
 namespace vitscope::kernels {
 
@@ -33,24 +32,6 @@ bool bf16_hardware_available();
 // that this CPU can run them (std::invalid_argument if avx512_bf16 is asked for without the
 // hardware; the environment variable does not forbid an explicit request).
 Bf16Backend resolve_bf16_backend(Bf16Backend requested);
-
-namespace bf16_detail {
-// Storage aligned to a cache line, so that each packed B step is whole cache lines; resize()
-// leaves new elements uninitialised (see DefaultInitConstruct).
-template <class T>
-struct CacheLineAllocator : memory_detail::DefaultInitConstruct {
-  using value_type = T;
-  CacheLineAllocator() = default;
-  template <class U>
-  CacheLineAllocator(const CacheLineAllocator<U>&) {}
-  T* allocate(std::size_t n) {
-    return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t{64}));
-  }
-  void deallocate(T* p, std::size_t) { ::operator delete(p, std::align_val_t{64}); }
-  friend bool operator==(const CacheLineAllocator&, const CacheLineAllocator&) { return true; }
-  friend bool operator!=(const CacheLineAllocator&, const CacheLineAllocator&) { return false; }
-};
-}  // namespace bf16_detail
 
 // A weight matrix b[N,K] (PyTorch Linear layout) rounded to bf16 and packed once, at load, for
 // one backend: bf16 pairs along K in the micro-kernel's panels (avx512_bf16), or the fp32 panels
@@ -71,14 +52,16 @@ class PackedMatrixBf16 {
   std::size_t bytes() const;                        // memory the packed weights take
 
   // avx512_bf16: the packed pairs (layout of src/kernels/gemm_bf16_layout.hpp); else empty.
-  const std::uint32_t* pairs() const { return pairs_.data(); }
+  const std::uint32_t* pairs() const { return pairs_; }
   // fp32_emulation: the rounded weights in fp32 panels; else empty.
   const PackedMatrix& emulated() const { return emulated_; }
 
  private:
   int n_ = 0, k_ = 0;
   Bf16Backend backend_ = Bf16Backend::fp32_emulation;
-  std::vector<std::uint32_t, bf16_detail::CacheLineAllocator<std::uint32_t>> pairs_;
+  std::shared_ptr<const void> memory_;  // owns pairs_ (src/kernels/packed_memory.hpp)
+  const std::uint32_t* pairs_ = nullptr;
+  std::size_t pair_count_ = 0;
   PackedMatrix emulated_;
 };
 
@@ -86,22 +69,15 @@ class PackedMatrixBf16 {
 // a has row stride lda, out row stride ldo; pool may be null (single thread).
 void linear_bf16(const float* a, int lda, int m, const PackedMatrixBf16& b, float* out, int ldo,
                  const LinearEpilogue& epilogue, ThreadPool* pool);
-// linear_ref on bf16-rounded copies of a and b.
-void linear_bf16_ref(const float* a, int lda, int m, const float* b, int n, int k, float* out,
-                     int ldo, const LinearEpilogue& epilogue);
 
 // c[M,N] = alpha · bf16(a[M,K]) · bf16(b[N,K])ᵀ, row-major with the given row strides (q·kᵀ).
 // Both operands are converted per call, into scratch memory kept by the calling thread.
 void gemm_abt_bf16(int m, int n, int k, float alpha, const float* a, int lda, const float* b,
                    int ldb, float* c, int ldc, ThreadPool* pool,
                    Bf16Backend backend = Bf16Backend::automatic);
-void gemm_abt_bf16_ref(int m, int n, int k, float alpha, const float* a, int lda, const float* b,
-                       int ldb, float* c, int ldc);
 
 // c[M,N] = bf16(a[M,K]) · bf16(b[K,N]), row-major with the given row strides (p·v).
 void gemm_ab_bf16(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c,
                   int ldc, ThreadPool* pool, Bf16Backend backend = Bf16Backend::automatic);
-void gemm_ab_bf16_ref(int m, int n, int k, const float* a, int lda, const float* b, int ldb,
-                      float* c, int ldc);
 
 }  // namespace vitscope::kernels

@@ -1,5 +1,5 @@
 #pragma once
-#include "vitscope/thread_pool.hpp"
+#include "vitscope/core/thread_pool.hpp"
 
 namespace vitscope::kernels {
 
@@ -7,7 +7,5 @@ namespace vitscope::kernels {
 // two-pass (mean, then centred variance) as PyTorch does. x and out may alias.
 void layernorm(const float* x, int ldx, float* out, int ldo, int rows, int cols,
                const float* gamma, const float* beta, float eps, ThreadPool* pool);
-void layernorm_ref(const float* x, int ldx, float* out, int ldo, int rows, int cols,
-                   const float* gamma, const float* beta, float eps);
 
 }  // namespace vitscope::kernels

@@ -7,7 +7,7 @@
 #include "vitscope/kernels/gemm.hpp"
 #include "vitscope/kernels/gemm_bf16.hpp"
 #include "vitscope/kernels/precision.hpp"
-#include "vitscope/thread_pool.hpp"
+#include "vitscope/core/thread_pool.hpp"
 
 namespace vitscope::kernels {
 

@@ -2,7 +2,7 @@
 // How fast this CPU could go: the fp32 peak that bench results are compared against.
 #include <string>
 
-#include "vitscope/thread_pool.hpp"
+#include "vitscope/core/thread_pool.hpp"
 
 namespace vitscope::kernels {
 

@@ -5,7 +5,7 @@
 
 #include <xtensor/xtensor.hpp>
 
-#include "vitscope/vit.hpp"
+#include "vitscope/models/vit.hpp"
 
 namespace vitscope {
 

@@ -8,9 +8,9 @@
 
 #include <xtensor/xtensor.hpp>
 
-#include "vitscope/model_registry.hpp"
-#include "vitscope/session.hpp"
-#include "vitscope/thread_pool.hpp"
+#include "vitscope/models/model_registry.hpp"
+#include "vitscope/models/session.hpp"
+#include "vitscope/core/thread_pool.hpp"
 
 namespace vitscope {
 

@@ -7,12 +7,12 @@
 
 #include <xtensor/xtensor.hpp>
 
-#include "vitscope/cnn.hpp"
-#include "vitscope/cnn_maps.hpp"
-#include "vitscope/image.hpp"
-#include "vitscope/predictions.hpp"
-#include "vitscope/vit.hpp"
-#include "vitscope/vit_maps.hpp"
+#include "vitscope/models/cnn.hpp"
+#include "vitscope/maps/cnn_maps.hpp"
+#include "vitscope/io/image.hpp"
+#include "vitscope/models/predictions.hpp"
+#include "vitscope/models/vit.hpp"
+#include "vitscope/maps/vit_maps.hpp"
 
 namespace vitscope {
 

@@ -8,7 +8,7 @@
 
 #include <xtensor/xtensor.hpp>
 
-#include "vitscope/image.hpp"
+#include "vitscope/io/image.hpp"
 
 namespace vitscope {
 

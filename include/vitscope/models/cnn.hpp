@@ -13,9 +13,9 @@
 
 #include <xtensor/xtensor.hpp>
 
-#include "vitscope/classifier.hpp"
+#include "vitscope/models/classifier.hpp"
 #include "vitscope/kernels/conv.hpp"
-#include "vitscope/safetensors.hpp"
+#include "vitscope/io/safetensors.hpp"
 
 namespace vitscope {
 

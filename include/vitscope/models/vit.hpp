@@ -7,11 +7,11 @@
 
 #include <xtensor/xtensor.hpp>
 
-#include "vitscope/classifier.hpp"
+#include "vitscope/models/classifier.hpp"
 #include "vitscope/kernels/precision.hpp"
-#include "vitscope/safetensors.hpp"
-#include "vitscope/session.hpp"
-#include "vitscope/vit_options.hpp"
+#include "vitscope/io/safetensors.hpp"
+#include "vitscope/models/session.hpp"
+#include "vitscope/models/vit_options.hpp"
 
 namespace vitscope {
 

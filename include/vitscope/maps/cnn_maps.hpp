@@ -8,7 +8,7 @@
 
 #include <xtensor/xtensor.hpp>
 
-#include "vitscope/cnn.hpp"
+#include "vitscope/models/cnn.hpp"
 
 namespace vitscope {
 

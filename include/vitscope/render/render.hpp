@@ -7,7 +7,7 @@
 #include <opencv2/core.hpp>
 #include <xtensor/xtensor.hpp>
 
-#include "vitscope/image.hpp"
+#include "vitscope/io/image.hpp"
 
 namespace vitscope::render {
 

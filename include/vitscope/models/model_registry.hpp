@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "vitscope/kernels/precision.hpp"
-#include "vitscope/preprocess.hpp"
+#include "vitscope/preprocess/preprocess.hpp"
 
 namespace vitscope {
 

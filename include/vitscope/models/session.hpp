@@ -12,8 +12,8 @@
 
 #include <xtensor/xtensor.hpp>
 
-#include "vitscope/stage_profile.hpp"
-#include "vitscope/thread_pool.hpp"
+#include "vitscope/core/stage_profile.hpp"
+#include "vitscope/core/thread_pool.hpp"
 
 namespace vitscope {
 

@@ -4,7 +4,7 @@
 
 #include <opencv2/core.hpp>
 
-#include "vitscope/compare.hpp"
+#include "vitscope/maps/compare.hpp"
 
 namespace vitscope::render {
 

@@ -4,9 +4,9 @@
 #include <iostream>
 #include <unordered_set>
 
-#include "cli/batch_inputs.hpp"
-#include "cli/batch_pipeline.hpp"
-#include "cli/batch_resume.hpp"
+#include "vitscope/batch/inputs.hpp"
+#include "vitscope/batch/pipeline.hpp"
+#include "vitscope/batch/resume.hpp"
 #include "cli/batch_summary.hpp"
 #include "cli/commands.hpp"
 #include "cli/interrupt.hpp"
@@ -15,6 +15,8 @@
 #include "vitscope/models/predictions.hpp"
 
 namespace vitscope::cli {
+
+using namespace vitscope::batch;  // the batch library this command runs
 namespace {
 
 struct BatchOptions {

@@ -5,6 +5,9 @@
 #include <cstring>
 
 namespace vitscope::cli {
+
+using batch::PipelineStats;
+using batch::PrepareTimes;
 namespace {
 
 double ms_per(double seconds, std::size_t count) {

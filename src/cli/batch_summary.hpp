@@ -3,7 +3,7 @@
 // slowest stage, and why it stopped early if it did.
 #include <string>
 
-#include "cli/batch_pipeline.hpp"
+#include "vitscope/batch/pipeline.hpp"
 
 namespace vitscope::cli {
 
@@ -13,7 +13,7 @@ struct SummaryContext {
   int interrupt_signal = 0;      // the signal that stopped the run, if any
 };
 
-std::string batch_summary(const PipelineStats& stats, const SummaryContext& context);
+std::string batch_summary(const batch::PipelineStats& stats, const SummaryContext& context);
 
 // "1 image", "2 images".
 std::string count_of(std::size_t count, const std::string& noun);

@@ -2,7 +2,7 @@
 #include <algorithm>
 #include <iostream>
 
-#include "cli/batch_runner.hpp"
+#include "vitscope/batch/runner.hpp"
 #include "cli/commands.hpp"
 #include "cli/model_options.hpp"
 #include "cli/report.hpp"
@@ -12,6 +12,8 @@
 #include "vitscope/io/labels.hpp"
 
 namespace vitscope::cli {
+
+using namespace vitscope::batch;  // the batch library this command runs
 namespace {
 
 struct ClassifyOptions {
@@ -32,7 +34,7 @@ int run_classify(const ClassifyOptions& options) {
   auto writer = make_result_writer(options.format, std::cout, model.spec().name, options.topk);
   writer->begin();
   int ok_count = 0, error_count = 0;
-  run_in_batches(loaded, inputs, load_options, [&](std::size_t i, const std::string& error, const float* logits) {
+  run_in_batches(*loaded.model, loaded.session, inputs, load_options, [&](std::size_t i, const std::string& error, const float* logits) {
     ResultRow row;
     row.path = inputs[i];
     row.error = error;

@@ -8,12 +8,14 @@
 #include <set>
 #include <unordered_map>
 
-#include "cli/batch_inputs.hpp"
-#include "cli/batch_output.hpp"
+#include "vitscope/batch/inputs.hpp"
+#include "vitscope/batch/output.hpp"
 #include "cli/commands.hpp"
 #include "vitscope/core/error.hpp"
 
 namespace vitscope::cli {
+
+using namespace vitscope::batch;  // the batch library this command runs
 namespace {
 
 struct MergeOptions {

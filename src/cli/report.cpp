@@ -1,10 +1,14 @@
 #include "cli/report.hpp"
 
+#include "vitscope/batch/row.hpp"
+
 #include <cstdio>
 
 #include <nlohmann/json.hpp>
 
 namespace vitscope::cli {
+
+using batch::csv_field;
 namespace {
 
 std::string percent(double probability) {
@@ -106,16 +110,6 @@ class CsvWriter : public ResultWriter {
 };
 
 }  // namespace
-
-std::string csv_field(const std::string& value) {
-  if (value.find_first_of(",\"\r\n") == std::string::npos) return value;
-  std::string quoted = "\"";
-  for (char ch : value) {
-    if (ch == '"') quoted += '"';
-    quoted += ch;
-  }
-  return quoted + "\"";
-}
 
 std::unique_ptr<ResultWriter> make_result_writer(const std::string& format, std::ostream& out,
                                                  const std::string& model_name, int topk) {

@@ -29,7 +29,4 @@ class ResultWriter {
 std::unique_ptr<ResultWriter> make_result_writer(const std::string& format, std::ostream& out,
                                                  const std::string& model_name, int topk);
 
-// RFC 4180 field: quoted when it holds a comma, quote, CR or LF.
-std::string csv_field(const std::string& value);
-
 }  // namespace vitscope::cli

@@ -6,13 +6,16 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cli/batch_runner.hpp"
 #include "cli/commands.hpp"
 #include "cli/model_options.hpp"
+#include "vitscope/batch/runner.hpp"
 #include "vitscope/core/error.hpp"
+#include "vitscope/io/dataset.hpp"
 #include "vitscope/models/validation.hpp"
 
 namespace vitscope::cli {
+
+using namespace vitscope::batch;  // the batch library this command runs
 namespace {
 
 struct ValidateOptions {
@@ -49,7 +52,7 @@ int run_validate(const ValidateOptions& options) {
   for (const LabelledImage& image : images) paths.push_back(image.path);
 
   ValidationCounts counts;
-  run_in_batches(loaded, paths, {}, [&](std::size_t i, const std::string& error, const float* logits) {
+  run_in_batches(*loaded.model, loaded.session, paths, {}, [&](std::size_t i, const std::string& error, const float* logits) {
     if (!error.empty()) {
       std::cerr << "vitscope: error: " << error << '\n';
       ++counts.failed;

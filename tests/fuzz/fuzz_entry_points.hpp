@@ -23,10 +23,10 @@
 #include <unistd.h>
 
 #include "vitscope/core/error.hpp"
+#include "vitscope/io/dataset.hpp"
 #include "vitscope/io/image.hpp"
 #include "vitscope/io/labels.hpp"
 #include "vitscope/io/safetensors.hpp"
-#include "vitscope/models/validation.hpp"
 
 namespace vitscope::fuzz {
 

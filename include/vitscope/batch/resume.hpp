@@ -8,10 +8,10 @@
 #include <string>
 #include <unordered_set>
 
-#include "cli/batch_output.hpp"
-#include "cli/batch_row.hpp"
+#include "vitscope/batch/output.hpp"
+#include "vitscope/batch/row.hpp"
 
-namespace vitscope::cli {
+namespace vitscope::batch {
 
 struct PreviousResults {
   std::unordered_set<std::string> done;  // paths with an ok row
@@ -42,4 +42,4 @@ struct OpenedResults {
 // last record cut off.
 OpenedResults open_results(const std::string& path, const ResultExpectations& expect);
 
-}  // namespace vitscope::cli
+}  // namespace vitscope::batch

@@ -1,4 +1,4 @@
-#include "cli/batch_pipeline.hpp"
+#include "vitscope/batch/pipeline.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -9,9 +9,9 @@
 #include <optional>
 #include <thread>
 
-#include "cli/bounded_queue.hpp"
+#include "batch/bounded_queue.hpp"
 
-namespace vitscope::cli {
+namespace vitscope::batch {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -263,4 +263,4 @@ void run_pipeline(const ImageClassifier& model, Session& session, const std::vec
   Pipeline(model, session, paths, options, sink, stats).run();
 }
 
-}  // namespace vitscope::cli
+}  // namespace vitscope::batch

@@ -1,4 +1,4 @@
-#include "cli/batch_output.hpp"
+#include "vitscope/batch/output.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -10,7 +10,7 @@
 #include <filesystem>
 #include <vector>
 
-namespace vitscope::cli {
+namespace vitscope::batch {
 namespace {
 
 const char kCsvHeaderStart[] = "path,status,error,model,sha256";
@@ -167,4 +167,4 @@ void ResultFileWriter::rename_to(const std::string& target) {
   path_ = target;
 }
 
-}  // namespace vitscope::cli
+}  // namespace vitscope::batch

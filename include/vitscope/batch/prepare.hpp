@@ -8,7 +8,7 @@
 #include "vitscope/io/image.hpp"
 #include "vitscope/preprocess/preprocess.hpp"
 
-namespace vitscope::cli {
+namespace vitscope::batch {
 
 // Seconds spent in each step, for the run's summary.
 struct PrepareTimes {
@@ -29,4 +29,4 @@ struct PreparedImage {
 PreparedImage prepare_image(const std::string& path, const ImageLoadOptions& load_options,
                             const PreprocessConfig& config);
 
-}  // namespace vitscope::cli
+}  // namespace vitscope::batch

@@ -1,11 +1,11 @@
-#include "cli/batch_runner.hpp"
+#include "vitscope/batch/runner.hpp"
 
 #include <algorithm>
 
 #include "vitscope/core/error.hpp"
 #include "vitscope/preprocess/preprocess.hpp"
 
-namespace vitscope::cli {
+namespace vitscope::batch {
 namespace {
 
 // Decoding + preprocessing of one input; the error is kept instead of thrown.
@@ -16,15 +16,15 @@ struct PreparedInput {
 
 }  // namespace
 
-void run_in_batches(LoadedModel& loaded, const std::vector<std::string>& inputs,
-                    const ImageLoadOptions& load_options, const ResultCallback& on_result) {
-  ImageClassifier& model = *loaded.model;
+void run_in_batches(const ImageClassifier& model, Session& session,
+                    const std::vector<std::string>& inputs, const ImageLoadOptions& load_options,
+                    const ResultCallback& on_result) {
   const PreprocessConfig& config = model.spec().preprocess;
-  const std::size_t chunk = static_cast<std::size_t>(std::max(2, loaded.pool->size()) * 2);
+  const std::size_t chunk = static_cast<std::size_t>(std::max(2, session.threads()) * 2);
   for (std::size_t start = 0; start < inputs.size(); start += chunk) {
     const std::size_t count = std::min(chunk, inputs.size() - start);
     std::vector<PreparedInput> prepared(count);
-    loaded.pool->run(static_cast<int>(count), [&](int i) {
+    auto prepare = [&](int i) {
       const std::string& path = inputs[start + i];
       try {
         prepared[i].tensor = preprocess(load_image(path, load_options), config);
@@ -33,7 +33,11 @@ void run_in_batches(LoadedModel& loaded, const std::vector<std::string>& inputs,
       } catch (const std::exception& e) {
         prepared[i].error = path + ": " + e.what();
       }
-    });
+    };
+    if (session.pool())
+      session.pool()->run(static_cast<int>(count), prepare);
+    else
+      for (int i = 0; i < static_cast<int>(count); ++i) prepare(i);
     std::vector<std::size_t> good;
     for (std::size_t i = 0; i < count; ++i)
       if (prepared[i].error.empty()) good.push_back(i);
@@ -46,7 +50,7 @@ void run_in_batches(LoadedModel& loaded, const std::vector<std::string>& inputs,
       for (std::size_t g = 0; g < good.size(); ++g)
         std::copy(prepared[good[g]].tensor.begin(), prepared[good[g]].tensor.end(),
                   batch.begin() + static_cast<std::ptrdiff_t>(g * image_size));
-      logits = model.forward(batch, loaded.session);
+      logits = model.forward(batch, session);
     }
     std::size_t next_good = 0;
     for (std::size_t i = 0; i < count; ++i) {
@@ -58,4 +62,4 @@ void run_in_batches(LoadedModel& loaded, const std::vector<std::string>& inputs,
   }
 }
 
-}  // namespace vitscope::cli
+}  // namespace vitscope::batch

@@ -1,8 +1,8 @@
-#include "cli/batch_resume.hpp"
+#include "vitscope/batch/resume.hpp"
 
 #include <unistd.h>
 
-namespace vitscope::cli {
+namespace vitscope::batch {
 namespace {
 
 // Rewrites path with its header and ok rows only; the returned writer appends to the new file.
@@ -77,4 +77,4 @@ OpenedResults open_results(const std::string& path, const ResultExpectations& ex
   return opened;
 }
 
-}  // namespace vitscope::cli
+}  // namespace vitscope::batch

@@ -1,11 +1,11 @@
-#include "cli/shard.hpp"
+#include "vitscope/batch/shard.hpp"
 
 #include <cerrno>
 #include <cstdlib>
 
 #include "vitscope/core/error.hpp"
 
-namespace vitscope::cli {
+namespace vitscope::batch {
 namespace {
 
 // A whole decimal number in [1, 1'000'000], else -1.
@@ -41,4 +41,4 @@ Shard parse_shard(const std::string& text) {
   return Shard{static_cast<int>(k), static_cast<int>(n)};
 }
 
-}  // namespace vitscope::cli
+}  // namespace vitscope::batch

@@ -1,4 +1,4 @@
-#include "cli/batch_row.hpp"
+#include "vitscope/batch/row.hpp"
 
 #include <cstdio>
 #include <cstdlib>
@@ -6,10 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cli/report.hpp"
 #include "vitscope/core/error.hpp"
 
-namespace vitscope::cli {
+namespace vitscope::batch {
 namespace {
 
 bool ends_with(const std::string& text, const std::string& suffix) {
@@ -148,4 +147,14 @@ std::vector<std::string> split_csv_record(const std::string& record) {
   return fields;
 }
 
-}  // namespace vitscope::cli
+std::string csv_field(const std::string& value) {
+  if (value.find_first_of(",\"\r\n") == std::string::npos) return value;
+  std::string quoted = "\"";
+  for (char ch : value) {
+    if (ch == '"') quoted += '"';
+    quoted += ch;
+  }
+  return quoted + "\"";
+}
+
+}  // namespace vitscope::batch

@@ -1,11 +1,11 @@
-#include "cli/batch_inputs.hpp"
+#include "vitscope/batch/inputs.hpp"
 
 #include <filesystem>
 #include <unordered_set>
 
 #include "vitscope/io/discover.hpp"
 
-namespace vitscope::cli {
+namespace vitscope::batch {
 namespace {
 
 namespace fs = std::filesystem;
@@ -44,4 +44,4 @@ std::vector<BatchInput> select_shard(const std::vector<BatchInput>& inputs, cons
   return selected;
 }
 
-}  // namespace vitscope::cli
+}  // namespace vitscope::batch

@@ -9,9 +9,9 @@
 #include <stdexcept>
 #include <string>
 
-#include "cli/batch_row.hpp"
+#include "vitscope/batch/row.hpp"
 
-namespace vitscope::cli {
+namespace vitscope::batch {
 
 // The result file cannot be opened, locked or written: "<path>: <problem>". Exit status 2.
 class OutputError : public std::runtime_error {
@@ -65,4 +65,4 @@ class ResultFileWriter {
   std::uint64_t size_ = 0;
 };
 
-}  // namespace vitscope::cli
+}  // namespace vitscope::batch

@@ -17,11 +17,11 @@
 #include <string>
 #include <vector>
 
-#include "cli/batch_prepare.hpp"
+#include "vitscope/batch/prepare.hpp"
 #include "vitscope/models/classifier.hpp"
 #include "vitscope/io/image.hpp"
 
-namespace vitscope::cli {
+namespace vitscope::batch {
 
 struct PipelineOptions {
   int batch_size = 8;
@@ -78,4 +78,4 @@ struct PipelineStats {
 void run_pipeline(const ImageClassifier& model, Session& session, const std::vector<std::string>& paths,
                   const PipelineOptions& options, PipelineSink& sink, PipelineStats& stats);
 
-}  // namespace vitscope::cli
+}  // namespace vitscope::batch

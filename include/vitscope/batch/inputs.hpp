@@ -4,9 +4,9 @@
 #include <string>
 #include <vector>
 
-#include "cli/shard.hpp"
+#include "vitscope/batch/shard.hpp"
 
-namespace vitscope::cli {
+namespace vitscope::batch {
 
 struct BatchInput {
   std::string path;      // as written in the result rows: the argument joined with the found name
@@ -19,4 +19,4 @@ std::vector<BatchInput> discover_batch_inputs(const std::vector<std::string>& ar
 // The inputs of one shard, order kept.
 std::vector<BatchInput> select_shard(const std::vector<BatchInput>& inputs, const Shard& shard);
 
-}  // namespace vitscope::cli
+}  // namespace vitscope::batch

@@ -9,7 +9,7 @@
 
 #include "vitscope/models/predictions.hpp"
 
-namespace vitscope::cli {
+namespace vitscope::batch {
 
 enum class ResultFormat { Csv, Jsonl };
 
@@ -54,7 +54,10 @@ struct StoredRow {
 // problem when it is not a result row. csv_columns: the header's field count (CSV only).
 StoredRow parse_stored_row(ResultFormat format, const std::string& record, std::size_t csv_columns);
 
+// RFC 4180 field: quoted when it holds a comma, quote, CR or LF.
+std::string csv_field(const std::string& value);
+
 // RFC 4180 fields of one CSV record (a trailing newline is ignored).
 std::vector<std::string> split_csv_record(const std::string& record);
 
-}  // namespace vitscope::cli
+}  // namespace vitscope::batch

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-namespace vitscope::cli {
+namespace vitscope::batch {
 
 struct Shard {
   int index = 1;  // K, 1-based
@@ -19,4 +19,4 @@ Shard parse_shard(const std::string& text);
 // FNV-1a, 64 bits, over the bytes of the string.
 std::uint64_t fnv1a64(const std::string& bytes);
 
-}  // namespace vitscope::cli
+}  // namespace vitscope::batch

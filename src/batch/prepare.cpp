@@ -1,4 +1,4 @@
-#include "cli/batch_prepare.hpp"
+#include "vitscope/batch/prepare.hpp"
 
 #include <chrono>
 #include <vector>
@@ -6,7 +6,7 @@
 #include "vitscope/core/error.hpp"
 #include "vitscope/io/file_digest.hpp"
 
-namespace vitscope::cli {
+namespace vitscope::batch {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -44,4 +44,4 @@ PreparedImage prepare_image(const std::string& path, const ImageLoadOptions& loa
   return prepared;
 }
 
-}  // namespace vitscope::cli
+}  // namespace vitscope::batch

@@ -7,7 +7,7 @@
 #include <mutex>
 #include <optional>
 
-namespace vitscope::cli {
+namespace vitscope::batch {
 
 template <class T>
 class BoundedQueue {
@@ -50,4 +50,4 @@ class BoundedQueue {
   bool closed_ = false;
 };
 
-}  // namespace vitscope::cli
+}  // namespace vitscope::batch

@@ -22,15 +22,8 @@ namespace vitscope::kernels {
 namespace {
 
 using gemm_bf16_detail::Bf16GemmProblem;
+using gemm_detail::check_shape;
 using gemm_detail::GemmProblem;
-
-void check_shape(bool ok, const char* what, int m, int n, int k) {
-  if (!ok) {
-    throw std::invalid_argument(std::string(what) +
-                                ": bad shape or stride (m=" + std::to_string(m) +
-                                " n=" + std::to_string(n) + " k=" + std::to_string(k) + ")");
-  }
-}
 
 // B operands packed per call go to memory owned by the calling thread, grown on first use and
 // reused, so a warm call allocates nothing. Workers only read it while the caller waits in run().

@@ -131,21 +131,11 @@ void run_gemm_bf16(const Bf16GemmProblem& g, ThreadPool* pool) {
   const std::ptrdiff_t lda2 = a_pairs_stride(ceil_div(g.k, 2));
   const std::uint32_t* a_pairs = convert_a(g, lda2, pool);
 
-  const int threads = gemm_detail::threads_for(g.m, g.n, g.k, pool);
-  const gemm_detail::TilePlan plan = gemm_detail::plan_tiles(g.m, g.n, threads, kMR, kNR, kMC, kNC);
-  auto tile = [&](int t) {
-    thread_local simd::AlignedVector scratch;
-    const int ti = t / plan.tn, tj = t % plan.tn;
-    const int i0 = ti * plan.mc, j0 = tj * plan.nc;
-    run_tile(g, a_pairs, lda2, i0, std::min(plan.mc, g.m - i0), j0, std::min(plan.nc, g.n - j0),
-             scratch);
-  };
-  const int tasks = plan.tm * plan.tn;
-  if (threads > 1 && tasks > 1) {
-    pool->run(tasks, tile);
-  } else {
-    for (int t = 0; t < tasks; ++t) tile(t);
-  }
+  gemm_detail::for_each_tile(g.m, g.n, g.k, pool, kMR, kNR, kMC, kNC,
+                             [&](int i0, int mc, int j0, int nc) {
+                               thread_local simd::AlignedVector scratch;
+                               run_tile(g, a_pairs, lda2, i0, mc, j0, nc, scratch);
+                             });
 }
 
 }  // namespace vitscope::kernels::gemm_bf16_detail

@@ -9,35 +9,26 @@
 #include "kernels/bf16.hpp"
 #include "kernels/gemm_bf16_layout.hpp"
 #include "kernels/packed_memory.hpp"
-#include "kernels/parallel.hpp"
+#include "kernels/pack_ranges.hpp"
 #include "vitscope/kernels/gemm_bf16.hpp"
 
 namespace vitscope::kernels {
 
 PackedMatrixBf16 PackedMatrixBf16::pack(const float* b, int n, int k, int ldb,
                                         Bf16Backend backend, ThreadPool* pool) {
-  if (n < 0 || k < 0 || ldb < k) {
-    throw std::invalid_argument("PackedMatrixBf16::pack: bad shape n=" + std::to_string(n) +
-                                " k=" + std::to_string(k) + " ldb=" + std::to_string(ldb));
-  }
+  gemm_detail::check_pack_shape("PackedMatrixBf16::pack", n, k, ldb);
   PackedMatrixBf16 packed;
   packed.n_ = n;
   packed.k_ = k;
   packed.backend_ = resolve_bf16_backend(backend);
   if (packed.backend_ == Bf16Backend::avx512_bf16) {
-    using gemm_bf16_detail::kNR;
     packed.pair_count_ = gemm_bf16_detail::packed_b_pairs_size(n, k);
     std::uint32_t* out;
     std::tie(packed.memory_, out) =
         memory_detail::allocate_packed<memory_detail::PackedPairs>(packed.pair_count_);
     packed.pairs_ = out;
-    // Panels are independent: a range of panels is a range of rows of b and of packed memory. At
-    // least 4 panels per thread, so small matrices stay on the calling thread.
     const std::size_t k2 = static_cast<std::size_t>(k + 1) / 2;
-    const std::size_t panels = static_cast<std::size_t>((n + kNR - 1) / kNR);
-    parallel_ranges(pool, panels, 4, [&](std::size_t first, std::size_t end) {
-      const int j0 = static_cast<int>(first) * kNR;
-      const int j1 = std::min(n, static_cast<int>(end) * kNR);
+    gemm_detail::pack_panel_ranges(pool, n, gemm_bf16_detail::kNR, [&](int j0, int j1) {
       gemm_bf16_detail::avx512bf16::pack_b_nk(b + static_cast<std::size_t>(j0) * ldb, ldb, j1 - j0,
                                               k, out + j0 * k2);
     });

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <stdexcept>
+#include <string>
 
 #include "kernels/gemm_layout.hpp"
 #include "kernels/gemm_micro_kernel.hpp"
@@ -150,20 +152,16 @@ int threads_for(int m, int n, int k, ThreadPool* pool) {
 
 void run_gemm(const GemmProblem& g, ThreadPool* pool) {
   if (g.m <= 0 || g.n <= 0) return;
-  const int threads = threads_for(g.m, g.n, g.k, pool);
-  const TilePlan plan = plan_tiles(g.m, g.n, threads, kMR, kNR, kMC, kNC);
-
-  auto tile = [&](int t) {
+  for_each_tile(g.m, g.n, g.k, pool, kMR, kNR, kMC, kNC, [&](int i0, int mc, int j0, int nc) {
     thread_local Scratch scratch;
-    const int ti = t / plan.tn, tj = t % plan.tn;
-    const int i0 = ti * plan.mc, j0 = tj * plan.nc;
-    run_tile(g, i0, std::min(plan.mc, g.m - i0), j0, std::min(plan.nc, g.n - j0), scratch);
-  };
-  const int tasks = plan.tm * plan.tn;
-  if (threads > 1 && tasks > 1) {
-    pool->run(tasks, tile);
-  } else {
-    for (int t = 0; t < tasks; ++t) tile(t);
+    run_tile(g, i0, mc, j0, nc, scratch);
+  });
+}
+
+void check_shape(bool ok, const char* what, int m, int n, int k) {
+  if (!ok) {
+    throw std::invalid_argument(std::string(what) + ": bad shape or stride (m=" + std::to_string(m) +
+                                " n=" + std::to_string(n) + " k=" + std::to_string(k) + ")");
   }
 }
 

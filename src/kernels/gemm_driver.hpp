@@ -2,6 +2,8 @@
 // The blocked, threaded GEMM loop nest shared by linear(), gemm_abt() and gemm_ab():
 //   out[M,N] (=|+=) act(alpha · a[M,K] · b[N,K]ᵀ + bias[N]),  b given as packed panels.
 // Its tiling and thread-count choices are shared with the bf16 driver (gemm_bf16_driver.cpp).
+#include <algorithm>
+
 #include "vitscope/core/thread_pool.hpp"
 
 namespace vitscope::kernels::gemm_detail {
@@ -47,5 +49,27 @@ struct TilePlan {
 // The tiling of out[m,n] over `threads` with the least estimated time, for micro-tiles mr × nr and
 // tiles of at most max_mc × max_nc.
 TilePlan plan_tiles(int m, int n, int threads, int mr, int nr, int max_mc, int max_nc);
+
+// Cuts out[m,n] into the tiles plan_tiles chooses and calls tile(i0, mc, j0, nc) for each, spread
+// over pool when the product is worth more than one thread: the loop both drivers share.
+template <class Tile>
+void for_each_tile(int m, int n, int k, ThreadPool* pool, int mr, int nr, int max_mc, int max_nc,
+                   const Tile& tile) {
+  const int threads = threads_for(m, n, k, pool);
+  const TilePlan plan = plan_tiles(m, n, threads, mr, nr, max_mc, max_nc);
+  auto run = [&](int t) {
+    const int i0 = t / plan.tn * plan.mc, j0 = t % plan.tn * plan.nc;
+    tile(i0, std::min(plan.mc, m - i0), j0, std::min(plan.nc, n - j0));
+  };
+  const int tasks = plan.tm * plan.tn;
+  if (threads > 1 && tasks > 1) {
+    pool->run(tasks, run);
+  } else {
+    for (int t = 0; t < tasks; ++t) run(t);
+  }
+}
+
+// std::invalid_argument "<what>: bad shape or stride (m=.. n=.. k=..)" unless ok.
+void check_shape(bool ok, const char* what, int m, int n, int k);
 
 }  // namespace vitscope::kernels::gemm_detail

@@ -7,7 +7,7 @@
 #include "kernels/bf16.hpp"
 #include "kernels/gemm_layout.hpp"
 #include "kernels/packed_memory.hpp"
-#include "kernels/parallel.hpp"
+#include "kernels/pack_ranges.hpp"
 #include "vitscope/kernels/gemm.hpp"
 
 namespace vitscope::kernels {
@@ -71,10 +71,7 @@ void pack_a_rounded_to_bf16(const float* a, int lda, int m, int kc, float* dst) 
 }  // namespace gemm_detail
 
 PackedMatrix PackedMatrix::pack(const float* b, int n, int k, int ldb, ThreadPool* pool) {
-  if (n < 0 || k < 0 || ldb < k) {
-    throw std::invalid_argument("PackedMatrix::pack: bad shape n=" + std::to_string(n) +
-                                " k=" + std::to_string(k) + " ldb=" + std::to_string(ldb));
-  }
+  gemm_detail::check_pack_shape("PackedMatrix::pack", n, k, ldb);
   PackedMatrix packed;
   packed.n_ = n;
   packed.k_ = k;
@@ -82,12 +79,7 @@ PackedMatrix PackedMatrix::pack(const float* b, int n, int k, int ldb, ThreadPoo
   float* out;
   std::tie(packed.memory_, out) = memory_detail::allocate_packed<memory_detail::PackedFloats>(packed.size_);
   packed.data_ = out;
-  // Panels are independent: a range of panels is a range of rows of b and of packed memory. At
-  // least 4 panels per thread (a few µs each), so small matrices stay on the calling thread.
-  const std::size_t panels = static_cast<std::size_t>(gemm_detail::ceil_div(n, gemm_detail::kNR));
-  parallel_ranges(pool, panels, 4, [&](std::size_t first, std::size_t end) {
-    const int j0 = static_cast<int>(first) * gemm_detail::kNR;
-    const int j1 = std::min(n, static_cast<int>(end) * gemm_detail::kNR);
+  gemm_detail::pack_panel_ranges(pool, n, gemm_detail::kNR, [&](int j0, int j1) {
     gemm_detail::pack_b_nk(b + static_cast<std::size_t>(j0) * ldb, ldb, j1 - j0, k,
                            out + static_cast<std::size_t>(j0) * k);
   });

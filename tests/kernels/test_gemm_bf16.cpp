@@ -1,12 +1,7 @@
-// bf16 GEMMs (linear_bf16, gemm_abt_bf16, gemm_ab_bf16) on both backends against the bf16
-// references, on odd and ViT-sized shapes; and the bf16 conversions and layouts beneath them.
-//
-// Error measure as in test_gemm.cpp: per element, |fast - ref| divided by the sum of the absolute
-// values of everything added into it, here with the bf16-rounded operands. Fast and reference
-// multiply the same bf16 values, and a product of two bf16 (8 significant bits each) is exact in
-// fp32, so the two differ only in the order of their fp32 sums: the fp32 tolerance
-// (K + 8)·FLT_EPSILON holds as it is. (The AVX512-BF16 conversion also flushes fp32 denormals to
-// zero; the random data here has none.) A wrong pair, panel or tail is off by a whole term, ~1/K.
+// bf16 products on both backends: the conversions and layouts beneath them, what bf16 arithmetic
+// means (rounding to nearest even, NaN and Inf), packing on a pool, and the backend choice. Their
+// results against the bf16 references, on odd and ViT-sized shapes, are in test_products.cpp.
+// (The AVX512-BF16 conversion also flushes fp32 denormals to zero; the random data has none.)
 //
 // Against the exact product of the unrounded operands, each term carries the rounding of both
 // operands, at most 2^-8 relative each (the unit roundoff of an 8-bit significand), so the
@@ -34,9 +29,6 @@
 namespace vitscope::kernels {
 namespace {
 
-using test::AttentionCase;
-using test::fused_qkv_attention_cases;
-using test::sweep_attention_cases;
 using test::compare;
 using test::GemmCheck;
 using test::gemm_tolerance;
@@ -207,154 +199,8 @@ TEST_CASE("bf16 packing puts every element in its pair, panel and column", "[bf1
 }
 
 // ---------------------------------------------------------------------------------------------
-// linear_bf16
-
-struct LinearCase {
-  int m, n, k;
-  bool bias, gelu, accumulate;
-  int pad;  // extra columns of lda and ldo
-};
-
-std::string describe(const LinearCase& c) {
-  return "m=" + std::to_string(c.m) + " n=" + std::to_string(c.n) + " k=" + std::to_string(c.k) +
-         (c.bias ? " +bias" : "") + (c.gelu ? " +gelu" : "") +
-         (c.accumulate ? " +accumulate" : "") + " pad=" + std::to_string(c.pad);
-}
-
-// Σ_p |x_ip · y_jp| (+ |bias_j| + |out0_ij|) for the rounded operands: the scale of out[i, j]'s
-// rounding error. x has row stride ldx, y row stride ldy.
-std::vector<double> magnitudes(const std::vector<float>& x, int ldx, const std::vector<float>& y,
-                               int ldy, int m, int n, int k, const float* bias,
-                               const std::vector<float>* out0, int ldo) {
-  std::vector<double> magnitude(std::size_t(m) * n);
-  for (int i = 0; i < m; ++i) {
-    for (int j = 0; j < n; ++j) {
-      double s = bias ? std::abs(bias[j]) : 0.0;
-      for (int p = 0; p < k; ++p) {
-        s += std::abs(double(round_to_bf16(x[std::size_t(i) * ldx + p])) *
-                      round_to_bf16(y[std::size_t(j) * ldy + p]));
-      }
-      if (out0) s += std::abs((*out0)[std::size_t(i) * ldo + j]);
-      magnitude[std::size_t(i) * n + j] = s;
-    }
-  }
-  return magnitude;
-}
-
-// Runs linear_bf16 on every backend with 1 and 2 threads against linear_bf16_ref; per backend,
-// both thread counts must agree bit for bit (the tiling changes with the threads, the order of
-// every sum does not).
-void check_linear(const LinearCase& c) {
-  INFO(describe(c));
-  const int lda = c.k + c.pad, ldo = c.n + c.pad;
-  const auto seed = static_cast<std::uint32_t>(c.m * 1000003 + c.n * 1009 + c.k + 17);
-  const std::vector<float> a = random_vector(std::size_t(c.m) * lda, seed);
-  const std::vector<float> b = random_vector(std::size_t(c.n) * c.k, seed + 1);
-  const std::vector<float> bias = random_vector(c.n, seed + 2);
-  const float sentinel = 12345.0f;
-  std::vector<float> out0(std::size_t(c.m) * ldo, sentinel);
-  if (c.accumulate) {
-    const std::vector<float> residual = random_vector(out0.size(), seed + 3, -4.0f, 4.0f);
-    for (int i = 0; i < c.m; ++i)
-      std::copy_n(residual.begin() + std::size_t(i) * ldo, c.n,
-                  out0.begin() + std::size_t(i) * ldo);
-  }
-  LinearEpilogue epilogue;
-  epilogue.bias = c.bias ? bias.data() : nullptr;
-  epilogue.gelu = c.gelu;
-  epilogue.accumulate = c.accumulate;
-
-  std::vector<float> ref = out0;
-  linear_bf16_ref(a.data(), lda, c.m, b.data(), c.n, c.k, ref.data(), ldo, epilogue);
-  const std::vector<double> magnitude = magnitudes(a, lda, b, c.k, c.m, c.n, c.k, epilogue.bias,
-                                                   c.accumulate ? &out0 : nullptr, ldo);
-
-  // The packed weights are built from a strided copy of b when pad > 0 (ldb > k).
-  std::vector<float> b_strided(std::size_t(c.n) * lda, -777.0f);
-  for (int j = 0; j < c.n; ++j)
-    std::copy_n(b.begin() + std::size_t(j) * c.k, c.k, b_strided.begin() + std::size_t(j) * lda);
-
-  for (Bf16Backend backend : testable_backends()) {
-    INFO("backend " << name(backend));
-    const PackedMatrixBf16 packed =
-        PackedMatrixBf16::pack(b_strided.data(), c.n, c.k, lda, backend);
-    REQUIRE(packed.rows() == c.n);
-    REQUIRE(packed.cols() == c.k);
-    REQUIRE(packed.backend() == backend);
-    std::vector<float> first;
-    for (int threads : {1, 2}) {
-      INFO("threads=" << threads);
-      ThreadPool pool(threads);
-      std::vector<float> out = out0;
-      linear_bf16(a.data(), lda, c.m, packed, out.data(), ldo, epilogue, &pool);
-      const GemmCheck check = compare(out, ref, magnitude, c.m, c.n, ldo);
-      INFO("worst normalised diff " << check.worst << " at [" << check.row << "," << check.col
-                                    << "]: fast " << check.fast << " ref " << check.ref
-                                    << " (tolerance " << gemm_tolerance(c.k) << ")");
-      CHECK(check.worst <= gemm_tolerance(c.k));
-      CHECK(padding_untouched(out, c.m, c.n, ldo, sentinel));
-      if (first.empty()) {
-        first = out;
-      } else {
-        CHECK(out == first);
-      }
-    }
-  }
-}
-
-const int kOddSizes[] = {1, 7, 17, 197, 385};
-
-TEST_CASE("linear_bf16 matches linear_bf16_ref for every combination of odd sizes",
-          "[bf16][linear]") {
-  int variant = 0;
-  for (int m : kOddSizes) {
-    for (int n : kOddSizes) {
-      for (int k : kOddSizes) {
-        // Cycle through the epilogues and strides so that each meets many shapes.
-        const int v = variant++;
-        check_linear(LinearCase{m, n, k, v % 2 == 0, v % 3 == 1, v % 4 == 2, (v % 5) * 3});
-      }
-    }
-  }
-}
-
-TEST_CASE("linear_bf16 applies each epilogue on its own and all together", "[bf16][linear]") {
-  for (const auto& [m, n, k] :
-       {std::tuple{17, 7, 197}, std::tuple{197, 385, 17}, std::tuple{7, 197, 385}}) {
-    check_linear(LinearCase{m, n, k, false, false, false, 0});
-    check_linear(LinearCase{m, n, k, true, false, false, 0});
-    check_linear(LinearCase{m, n, k, false, true, false, 0});
-    check_linear(LinearCase{m, n, k, false, false, true, 0});
-    check_linear(LinearCase{m, n, k, true, true, true, 5});
-  }
-}
-
-TEST_CASE("linear_bf16 on ViT shapes", "[bf16][linear]") {
-  check_linear(LinearCase{197, 576, 192, true, false, false, 0});   // DeiT-Tiny qkv
-  check_linear(LinearCase{197, 768, 192, true, true, false, 0});    // MLP fc1 + GELU
-  check_linear(LinearCase{197, 192, 768, true, false, true, 0});    // MLP fc2 + residual
-  check_linear(LinearCase{2 * 197, 2304, 768, true, false, false, 0});  // ViT-Base qkv, batch 2
-  check_linear(LinearCase{1, 1000, 768, true, false, false, 0});    // classifier head
-  check_linear(LinearCase{197, 64, 3072, false, false, false, 0});  // long K: several K blocks
-  check_linear(LinearCase{17, 40, 1001, true, true, true, 3});  // narrow last panel, 2 K blocks
-}
-
-TEST_CASE("linear_bf16 with K = 0 writes the bias, with M = 0 writes nothing", "[bf16][linear]") {
-  const std::vector<float> bias = {1.5f, -2.0f, 3.25f};
-  for (Bf16Backend backend : testable_backends()) {
-    INFO("backend " << name(backend));
-    const PackedMatrixBf16 empty = PackedMatrixBf16::pack(nullptr, 3, 0, 0, backend);
-    std::vector<float> out(6, 99.0f);
-    LinearEpilogue epilogue;
-    epilogue.bias = bias.data();
-    linear_bf16(nullptr, 0, 2, empty, out.data(), 3, epilogue, nullptr);
-    CHECK(out == std::vector<float>{1.5f, -2.0f, 3.25f, 1.5f, -2.0f, 3.25f});
-
-    std::vector<float> untouched(6, 99.0f);
-    linear_bf16(nullptr, 0, 0, empty, untouched.data(), 3, epilogue, nullptr);
-    CHECK(untouched == std::vector<float>(6, 99.0f));
-  }
-}
+// linear_bf16: what bf16 arithmetic means (its results against the references are checked with
+// the other arithmetics in test_products.cpp)
 
 TEST_CASE("linear_bf16 multiplies the operands rounded to nearest even bf16", "[bf16][linear]") {
   // Each value and its bf16, chosen so that every product and sum below is exact in fp32:
@@ -487,80 +333,6 @@ TEST_CASE("PackedMatrixBf16 rejects impossible shapes and halves the weights' me
     const std::size_t fp32_bytes = fp32.size() * sizeof(float);
     CHECK(packed.bytes() == (backend == Bf16Backend::avx512_bf16 ? fp32_bytes / 2 : fp32_bytes));
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Attention products
-
-void check_gemm_abt(const AttentionCase& c) {
-  INFO("gemm_abt_bf16 m=" << c.m << " n=" << c.n << " k=" << c.k << " lda=" << c.lda
-                          << " ldb=" << c.ldb << " ldc=" << c.ldc << " alpha=" << c.alpha);
-  const auto seed = static_cast<std::uint32_t>(c.m * 7919 + c.n * 31 + c.k + 5);
-  const std::vector<float> a = random_vector(std::size_t(c.m) * c.lda, seed);
-  const std::vector<float> b = random_vector(std::size_t(c.n) * c.ldb, seed + 1);
-  const float sentinel = -4321.0f;
-  std::vector<float> ref(std::size_t(c.m) * c.ldc, sentinel);
-  gemm_abt_bf16_ref(c.m, c.n, c.k, c.alpha, a.data(), c.lda, b.data(), c.ldb, ref.data(), c.ldc);
-  std::vector<double> magnitude =
-      magnitudes(a, c.lda, b, c.ldb, c.m, c.n, c.k, nullptr, nullptr, 0);
-  for (double& x : magnitude) x *= std::abs(c.alpha);
-
-  for (Bf16Backend backend : testable_backends()) {
-    for (int threads : {1, 2}) {
-      INFO("backend " << name(backend) << " threads=" << threads);
-      ThreadPool pool(threads);
-      std::vector<float> out(ref.size(), sentinel);
-      gemm_abt_bf16(c.m, c.n, c.k, c.alpha, a.data(), c.lda, b.data(), c.ldb, out.data(), c.ldc,
-                    &pool, backend);
-      const GemmCheck check = compare(out, ref, magnitude, c.m, c.n, c.ldc);
-      INFO("worst normalised diff " << check.worst << " at [" << check.row << "," << check.col
-                                    << "]: fast " << check.fast << " ref " << check.ref);
-      CHECK(check.worst <= gemm_tolerance(c.k));
-      CHECK(padding_untouched(out, c.m, c.n, c.ldc, sentinel));
-    }
-  }
-}
-
-void check_gemm_ab(const AttentionCase& c) {
-  INFO("gemm_ab_bf16 m=" << c.m << " n=" << c.n << " k=" << c.k << " lda=" << c.lda
-                         << " ldb=" << c.ldb << " ldc=" << c.ldc);
-  const auto seed = static_cast<std::uint32_t>(c.m * 104729 + c.n * 37 + c.k + 5);
-  const std::vector<float> a = random_vector(std::size_t(c.m) * c.lda, seed, 0.0f, 1.0f);
-  const std::vector<float> b = random_vector(std::size_t(c.k) * c.ldb, seed + 1);
-  const float sentinel = -4321.0f;
-  std::vector<float> ref(std::size_t(c.m) * c.ldc, sentinel);
-  gemm_ab_bf16_ref(c.m, c.n, c.k, a.data(), c.lda, b.data(), c.ldb, ref.data(), c.ldc);
-  // b transposed, so that magnitudes() can walk both operands along K.
-  std::vector<float> bt(std::size_t(c.n) * c.k);
-  for (int p = 0; p < c.k; ++p)
-    for (int j = 0; j < c.n; ++j) bt[std::size_t(j) * c.k + p] = b[std::size_t(p) * c.ldb + j];
-  const std::vector<double> magnitude =
-      magnitudes(a, c.lda, bt, c.k, c.m, c.n, c.k, nullptr, nullptr, 0);
-
-  for (Bf16Backend backend : testable_backends()) {
-    for (int threads : {1, 2}) {
-      INFO("backend " << name(backend) << " threads=" << threads);
-      ThreadPool pool(threads);
-      std::vector<float> out(ref.size(), sentinel);
-      gemm_ab_bf16(c.m, c.n, c.k, a.data(), c.lda, b.data(), c.ldb, out.data(), c.ldc, &pool,
-                   backend);
-      const GemmCheck check = compare(out, ref, magnitude, c.m, c.n, c.ldc);
-      INFO("worst normalised diff " << check.worst << " at [" << check.row << "," << check.col
-                                    << "]: fast " << check.fast << " ref " << check.ref);
-      CHECK(check.worst <= gemm_tolerance(c.k));
-      CHECK(padding_untouched(out, c.m, c.n, c.ldc, sentinel));
-    }
-  }
-}
-
-TEST_CASE("gemm_abt_bf16 and gemm_ab_bf16 match their references on odd sizes with strides and alpha",
-          "[bf16][attention]") {
-  sweep_attention_cases(std::vector<int>(std::begin(kOddSizes), std::end(kOddSizes)),
-                        check_gemm_abt, check_gemm_ab);
-}
-
-TEST_CASE("bf16 attention shapes read from a fused qkv buffer", "[bf16][attention]") {
-  fused_qkv_attention_cases(check_gemm_abt, check_gemm_ab);
 }
 
 TEST_CASE("bf16 entry points reject impossible strides", "[bf16]") {

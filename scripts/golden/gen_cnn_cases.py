@@ -224,12 +224,7 @@ def main():
             x = (torch.rand(shape, generator=gen, dtype=torch.float64) * 2 - 1).float().double()
             write_case(case, model_name, run, model.head(), x, erf_layers, single, layers, erf_layers[0])
 
-    total = 0
-    for f in sorted(os.listdir(OUT_DIR)):
-        size = os.path.getsize(os.path.join(OUT_DIR, f))
-        total += size
-        print(f"  {f}: {size} bytes")
-    print(f"tests/data/cnn: {total} bytes")
+    safetensors_io.report_sizes(OUT_DIR, "tests/data/cnn")
 
 
 if __name__ == "__main__":

@@ -243,12 +243,7 @@ def main() -> None:
     torch.set_grad_enabled(False)
     for case in CASES:
         generate(case)
-    total = 0
-    for name in sorted(os.listdir(OUT_DIR)):
-        size = os.path.getsize(os.path.join(OUT_DIR, name))
-        total += size
-        print(f"  {size:9d}  tests/data/vit/{name}")
-    print(f"  {total:9d}  total")
+    safetensors_io.report_sizes(OUT_DIR, "tests/data/vit")
 
 
 if __name__ == "__main__":

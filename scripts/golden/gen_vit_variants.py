@@ -272,12 +272,7 @@ def main() -> None:
     torch.set_grad_enabled(False)
     for variant in VARIANTS:
         generate(variant)
-    total = 0
-    for name in sorted(os.listdir(OUT_DIR)):
-        size = os.path.getsize(os.path.join(OUT_DIR, name))
-        total += size
-        print(f"  {size:9d}  tests/data/vit/variants/{name}")
-    print(f"  {total:9d}  total")
+    total = safetensors_io.report_sizes(OUT_DIR, "tests/data/vit/variants")
     assert total < SIZE_BUDGET, f"tests/data/vit/variants: {total} bytes, over the {SIZE_BUDGET} budget"
 
 

@@ -66,3 +66,16 @@ def load(path):
             raise TypeError(f"{name}: unsupported dtype {entry['dtype']}")
         tensors[name] = np.frombuffer(raw[base + begin : base + end], dtype=dtype).reshape(entry["shape"])
     return tensors, metadata
+
+
+def report_sizes(folder, shown_as):
+    """Prints each file's size in folder (named shown_as/<file>) and returns their total."""
+    import os
+
+    total = 0
+    for name in sorted(os.listdir(folder)):
+        size = os.path.getsize(os.path.join(folder, name))
+        total += size
+        print(f"  {size:9d}  {shown_as}/{name}")
+    print(f"  {total:9d}  total")
+    return total

@@ -4,6 +4,7 @@
 #
 #   scripts/bench_peers.sh [--quick] [--build-dir build] [--models deit_tiny,deit_small,vit_base]
 #                          [--batches 1,8] [--threads 2,1] [--rounds 3] [--photo samples/chelsea.png]
+#                          [--baseline-build DIR]
 #
 # What it does, from a clean clone (Debian 12, run as root or with sudo for apt):
 #   1. installs what is missing: python3-torch, python3-torchvision, python3-pil, python3-numpy,
@@ -37,6 +38,8 @@
 # .cache/bench/results/<date-time>/ (.cache/bench/results/latest points at the newest run).
 # The machine should be otherwise idle: other work on the same cores shows up in every column.
 # --quick: DeiT-Tiny and DeiT-Small, batch 1, 2 threads, fewer iterations (a minute or two).
+# --baseline-build DIR: also times DIR/vitscope (fp32; another version's build, e.g. a worktree of an
+#   earlier commit) in the same alternating rounds, and prints a second table: before against after.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -54,6 +57,7 @@ batches="1,8"
 thread_counts="2,1"
 photo="samples/chelsea.png"
 rounds=3
+baseline_build=""
 models_set=0 batches_set=0 threads_set=0 rounds_set=0
 while (($#)); do
   case "$1" in
@@ -64,6 +68,7 @@ while (($#)); do
     --threads) thread_counts="${2:?--threads needs a list}"; threads_set=1; shift 2 ;;
     --photo) photo="${2:?--photo needs an image}"; shift 2 ;;
     --rounds) rounds="${2:?--rounds needs a count}"; rounds_set=1; shift 2 ;;
+    --baseline-build) baseline_build="${2:?--baseline-build needs a folder}"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument '$1'" ;;
   esac
@@ -86,6 +91,10 @@ done
 [[ "$build_dir" = /* ]] || build_dir="$repo/$build_dir"
 [[ "$photo" = /* ]] || photo="$repo/$photo"
 [[ -f "$photo" ]] || die "$photo: photo not found"
+if [[ -n "$baseline_build" ]]; then
+  [[ -x "$baseline_build/vitscope" ]] || die "--baseline-build: $baseline_build/vitscope is not a built vitscope"
+  baseline_build="$(cd "$baseline_build" && pwd)"
+fi
 
 # --- 1. packages, build, ONNX Runtime ------------------------------------------------------------
 install_missing_packages() {
@@ -226,6 +235,10 @@ for key in "${model_list[@]}"; do
         measure vitscopebf "$vitscope" bench --model "$weights" --heads "$heads" "${counts[@]}" --format json \
           --precision bf16
         measure onnxruntime node "$bench_src/run_ort.mjs" --onnx "${onnx_of[$key]}" --ort-dir "$cache" "${counts[@]}"
+        if [[ -n "$baseline_build" ]]; then
+          measure vitscopebase "$baseline_build/vitscope" bench --model "$weights" --heads "$heads" "${counts[@]}" \
+            --format json
+        fi
       done
       suffix=""
       measure pytorch "$python" "$bench_src/run_torch.py" --weights "$weights" --heads "$heads" "${counts[@]}"

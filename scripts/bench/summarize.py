@@ -3,10 +3,12 @@
     summarize.py RESULTS_DIR --models deit_tiny,deit_small,vit_base
 
 Reads RESULTS_DIR/<model>_b<batch>_t<threads>_<engine>[_r<round>].json (engine: vitscope,
-vitscopebf, onnxruntime, pytorch, pytorchdefault; engines measured in several rounds have one file
+vitscopebf, onnxruntime, pytorch, pytorchdefault, vitscopebase; engines measured in several rounds have one file
 per round), RESULTS_DIR/check_<model>.json and RESULTS_DIR/load.tsv; prints the table and writes it
 to RESULTS_DIR/table.md. An engine measured in rounds is reported as the median of its per-round
-medians, and the vitscope/ORT column also gives the range of the per-round ratios.
+medians, and the vitscope/ORT column also gives the range of the per-round ratios. When another
+build of vitscope was timed too (vitscopebase: bench_peers.sh --baseline-build), a second table sets
+it against this one, row by row.
 """
 import argparse
 import glob
@@ -18,6 +20,7 @@ import statistics
 ENGINES = ("vitscope", "onnxruntime", "pytorch")
 BF16_ENGINE = "vitscopebf"  # vitscope --precision bf16
 TORCH_DEFAULT_ENGINE = "pytorchdefault"  # PyTorch as installed (OpenMP's default wait policy)
+BASELINE_ENGINE = "vitscopebase"  # another build of vitscope, fp32 (--baseline-build)
 RESULT_NAME = re.compile(
     r"^(?P<model>.+)_b(?P<batch>\d+)_t(?P<threads>\d+)_(?P<engine>[a-z]+)(?:_r(?P<round>\d+))?\.json$")
 DESCRIPTIONS = {
@@ -32,7 +35,7 @@ def load_results(folder):
     table = {}
     for path in glob.glob(os.path.join(folder, "*_b*_t*_*.json")):
         match = RESULT_NAME.match(os.path.basename(path))
-        if not match or match["engine"] not in ENGINES + (BF16_ENGINE, TORCH_DEFAULT_ENGINE):
+        if not match or match["engine"] not in ENGINES + (BF16_ENGINE, TORCH_DEFAULT_ENGINE, BASELINE_ENGINE):
             continue
         with open(path) as f:
             result = json.load(f)
@@ -97,6 +100,31 @@ def check_lines(folder, models):
     return lines
 
 
+def baseline_lines(table, keys):
+    """The before/after table, when a baseline build was timed in the same rounds; else nothing."""
+    rows = [key for key in keys if BASELINE_ENGINE in table[key]]
+    if not rows:
+        return []
+    lines = [
+        "",
+        "Before and after, timed in the same alternating rounds (fp32): the baseline build (before) and "
+        "this build (after), each the median of its round medians; ORT as in the table above.",
+        "",
+        "| model | batch | threads | before ms/img | after ms/img | after/before | after/before per round "
+        "| before/ORT | after/ORT |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for key in rows:
+        model, batch, threads = key
+        results = table[key]
+        before, after, ort = (over_rounds(results, e) for e in (BASELINE_ENGINE, "vitscope", "onnxruntime"))
+        lines.append(
+            f"| {DESCRIPTIONS.get(model, model)} | {batch} | {threads} | {fmt(before)} | {fmt(after)} "
+            f"| {fmt(ratio(after, before))} | {round_ratios(results, 'vitscope', BASELINE_ENGINE)} "
+            f"| {fmt(ratio(before, ort))} | {fmt(ratio(after, ort))} |")
+    return lines
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("results")
@@ -150,6 +178,7 @@ def main():
         "OMP_WAIT_POLICY=" + torch_wait_policy + "); \"PyTorch as installed\": the same without OMP_WAIT_POLICY "
         "(2 threads only; with 1 thread the two are the same).",
     ]
+    lines += baseline_lines(table, keys)
     checks = check_lines(args.results, models)
     if checks:
         lines += ["", "Agreement checks (before timing):"] + checks

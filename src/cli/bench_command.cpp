@@ -11,10 +11,11 @@
 
 #include "cli/commands.hpp"
 #include "cli/model_options.hpp"
-#include "vitscope/io/discover.hpp"
 #include "vitscope/core/error.hpp"
+#include "vitscope/io/discover.hpp"
 #include "vitscope/io/image.hpp"
 #include "vitscope/kernels/peak_flops.hpp"
+#include "vitscope/models/vit.hpp"
 #include "vitscope/preprocess/preprocess.hpp"
 
 namespace vitscope::cli {
@@ -28,6 +29,8 @@ struct BenchOptions {
   int iterations = 20;
   std::string format = "text";
   bool profile = false;
+  int window = 0;         // ViT: k×k window attention (0: full attention)
+  int window_blocks = 0;  // ... in the first L blocks (0: all)
 };
 
 // Peak resident memory of this process so far, in MB.
@@ -70,11 +73,24 @@ int run_bench(const BenchOptions& options) {
   for (float& v : batch) v = normal(rng);
 
   Session& session = loaded.session;
-  for (int i = 0; i < options.warmup; ++i) model.forward(batch, session);
+  // With --window, the ViT runs windowed attention; GFLOP/s still counts full attention's work.
+  VitForwardOptions variant;
+  variant.window = options.window;
+  variant.visibility_blocks = options.window_blocks;
+  const auto* vit = dynamic_cast<const VitModel*>(&model);
+  if (options.window > 0 && !vit)
+    throw ConfigError("--window: " + model.spec().name + " is not a Vision Transformer");
+  auto forward = [&] {
+    if (options.window > 0)
+      vit->forward(batch, session, variant);
+    else
+      model.forward(batch, session);
+  };
+  for (int i = 0; i < options.warmup; ++i) forward();
   std::vector<double> seconds;
   for (int i = 0; i < options.iterations; ++i) {
     const auto start = std::chrono::steady_clock::now();
-    model.forward(batch, session);
+    forward();
     seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
   double total_seconds = 0;
@@ -101,12 +117,14 @@ int run_bench(const BenchOptions& options) {
                   "\"gflops\":%.2f,\"peak_gflops\":%.2f,\"measured_fma_gflops\":%.2f,"
                   "\"fraction_of_peak\":%.4f,\"peak_how\":\"%s\",\"load_ms\":%.2f,"
                   "\"peak_rss_mb\":%.1f,\"rss_before_load_mb\":%.1f,\"weights_mb\":%.1f,"
-                  "\"preprocess_ms_per_image\":%.3f,\"precision\":\"%s\"}\n",
+                  "\"preprocess_ms_per_image\":%.3f,\"precision\":\"%s\",\"window\":%d,"
+                  "\"window_blocks\":%d}\n",
                   model.spec().name.c_str(), options.batch, loaded.pool->size(), options.iterations,
                   1e3 * median, per_image_ms, 1e3 * seconds.front(), 1e3 / images_per_second,
                   images_per_second, gflops, peak.theoretical_gflops,
                   peak.measured_gflops, gflops / peak.theoretical_gflops, peak.how.c_str(), load_ms,
-                  rss_mb, rss_before, weights_mb, prep_ms, options.model.precision.c_str());
+                  rss_mb, rss_before, weights_mb, prep_ms, options.model.precision.c_str(),
+                  options.window, options.window_blocks);
   } else {
     std::snprintf(line, sizeof line,
                   "%s  batch %d  threads %d  median %.3f ms/batch  %.3f ms/image  (min %.3f ms/batch, "
@@ -136,7 +154,7 @@ int run_bench(const BenchOptions& options) {
     StageProfile profile;
     session.set_profile(&profile);
     const auto start = std::chrono::steady_clock::now();
-    for (int i = 0; i < options.iterations; ++i) model.forward(batch, session);
+    for (int i = 0; i < options.iterations; ++i) forward();
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     session.set_profile(nullptr);
     double total = 0;
@@ -175,6 +193,15 @@ Subcommand add_bench_command(CLI::App& app) {
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
   cmd->add_flag("--profile", options->profile, "Also print the time spent in each stage");
+  cmd->add_option("--window", options->window,
+                  "ViT: attention within a KxK window of patches around each patch (odd; 0: full "
+                  "attention). GFLOP/s still counts full attention's operations")
+      ->check(CLI::Range(0, 999))
+      ->capture_default_str();
+  cmd->add_option("--window-blocks", options->window_blocks,
+                  "With --window: only the first L blocks (0: all)")
+      ->check(CLI::Range(0, 1000))
+      ->capture_default_str();
   cmd->add_option("--images", options->images,
                   "Images (files or folders) to time decoding and preprocessing on, for their share");
   return {cmd, [options] { return run_bench(*options); }};

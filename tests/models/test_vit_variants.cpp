@@ -207,3 +207,37 @@ TEST_CASE("Forward options that do not fit are one-line errors", "[models][vit][
   o.permutation = {0};
   CHECK_THAT(error_of(o), Contains("not 'permuted'"));
 }
+
+TEST_CASE("A window equals the explicit mask of the same visibility", "[models][vit][variants]") {
+  // Two code paths: a window that sees few keys gathers them (tokens197: 14x14 grid), a mask scores
+  // every key and hides the invisible ones. The mask is built here from the definition.
+  GoldenCase c = open_case("tokens197");
+  ThreadPool pool(2);
+  auto model = VitModel::load(c.weights, c.spec, &pool);
+  Session session(&pool);
+  const int grid = 14, T = 1 + grid * grid;
+  for (int k : {1, 3, 5}) {
+    CAPTURE(k);
+    VitForwardOptions window;
+    window.window = k;
+    VitForwardOptions mask;
+    mask.mask.assign(static_cast<std::size_t>(T) * T, 0);
+    for (int q = 0; q < T; ++q)
+      for (int key = 0; key < T; ++key) {
+        const bool prefix = q == 0 || key == 0;
+        const int qr = (q - 1) / grid, qc = (q - 1) % grid, kr = (key - 1) / grid, kc = (key - 1) % grid;
+        mask.mask[static_cast<std::size_t>(q) * T + key] =
+            prefix || (std::abs(qr - kr) <= k / 2 && std::abs(qc - kc) <= k / 2);
+      }
+    for (ScoreNormalization normalization : {ScoreNormalization::Softmax, ScoreNormalization::ReluVisible}) {
+      window.normalization = mask.normalization = normalization;
+      window.record_attention = mask.record_attention = true;
+      const xt::xtensor<float, 2> by_window = model->forward(input_of(c), session, window);
+      const AttentionMaps window_weights = session.recording().attention;
+      const xt::xtensor<float, 2> by_mask = model->forward(input_of(c), session, mask);
+      CHECK(max_abs_difference(by_window, by_mask).max_abs <= 1e-5);
+      for (std::size_t b = 0; b < window_weights.size(); ++b)
+        CHECK(max_abs_difference(window_weights[b], session.recording().attention[b]).max_abs <= 1e-6);
+    }
+  }
+}

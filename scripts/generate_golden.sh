@@ -13,3 +13,4 @@ $py scripts/golden/gen_vit_maps.py             # attention rollout and distance 
 $py scripts/golden/gen_cnn_cases.py            # random MobileNet v1 (Keras) and ResNets (torchvision)
 $py scripts/golden/gen_imagenet_reference.py   # real DeiT-Tiny on ../shared/images (needs ../shared)
 $py scripts/golden/gen_imagenet_reference_mobilenet.py  # real MobileNet v1 0.75 on the same photos
+$py scripts/probe/window_reference.py          # DeiT-Tiny with windowed attention on the same photos

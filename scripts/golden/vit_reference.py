@@ -17,6 +17,8 @@ operations of the plain forward above, so its outputs are bitwise those of the p
                               0..L-1 only when window_blocks L is given
   normalization               'softmax' (invisible scores are -inf first) or 'relu':
                               relu(s) / n_visible(row) on visible keys, 0 elsewhere
+  norm_blocks (begin, end)    the normalization applies to blocks begin..end-1 only (end 0: through the
+                              last block), the others use the softmax; (0, 0) = every block
   heads_off {(block, head)}   that head's attn @ v is zeroed before the output projection
   pos                         'trained' | 'zero' (no position embedding at all) |
                               'permuted' (after resampling, pos[prefix + i] <- pos[prefix + perm[i]])
@@ -65,6 +67,7 @@ class ForwardOptions:
     window_blocks: Optional[int] = None  # blocks 0..L-1 use the window (or mask); None = every block
     mask: Optional[torch.Tensor] = None  # bool [T,T], True = visible; not with window
     normalization: str = "softmax"
+    norm_blocks: Tuple[int, int] = (0, 0)  # normalization on blocks begin..end-1; end 0 = through the last
     heads_off: FrozenSet[Tuple[int, int]] = frozenset()  # (block, head)
     pos: str = "trained"
     perm: Optional[Tuple[int, ...]] = None  # pos == 'permuted': a permutation of 0..gh*gw-1
@@ -78,6 +81,11 @@ class ForwardOptions:
             raise ValueError("mask and window are exclusive")
         if self.normalization not in NORMALIZATIONS:
             raise ValueError(f"normalization: unknown kind '{self.normalization}'")
+        begin, end = self.norm_blocks
+        if begin < 0 or end < 0 or (end != 0 and end <= begin):
+            raise ValueError(f"norm_blocks: ({begin}, {end}) is not a block range begin..end-1 (end 0 = to the last)")
+        if tuple(self.norm_blocks) != (0, 0) and self.normalization == "softmax":
+            raise ValueError("norm_blocks: needs a normalization other than the softmax")
         if self.pos not in POSITIONS:
             raise ValueError(f"pos: unknown kind '{self.pos}'")
         if (self.pos == "permuted") != (self.perm is not None):
@@ -317,6 +325,10 @@ class VisionTransformer(nn.Module):
         restricted = depth if options.window_blocks is None else options.window_blocks
         if restricted > depth:
             raise ValueError(f"window_blocks: {restricted} > depth {depth}")
+        norm_begin, norm_end = options.norm_blocks
+        norm_end = norm_end or depth
+        if norm_end > depth or norm_begin >= norm_end:
+            raise ValueError(f"norm_blocks: ({norm_begin}, {options.norm_blocks[1]}) is not within {depth} blocks")
         visible = None
         if options.window is not None:
             visible = window_visibility(grid, p, options.window)
@@ -327,7 +339,8 @@ class VisionTransformer(nn.Module):
             if not visible.any(-1).all():
                 raise ValueError("mask: every query must see at least one key")
         return [
-            LayerOptions(visible=visible if block < restricted else None, normalization=options.normalization,
+            LayerOptions(visible=visible if block < restricted else None,
+                         normalization=options.normalization if norm_begin <= block < norm_end else "softmax",
                          heads_off=frozenset(h for b, h in options.heads_off if b == block))
             for block in range(depth)
         ]

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
       cli::add_validate_command(app),
       cli::add_batch_command(app),
       cli::add_merge_command(app),
+      cli::add_probe_command(app),
   };
   try {
     app.parse(argc, argv);

@@ -20,6 +20,11 @@ void check_options(const VitForwardOptions& o, const VitConfig& c, int tokens, i
   if (o.visibility_blocks < 0 || o.visibility_blocks > c.depth)
     fail("visibility blocks " + std::to_string(o.visibility_blocks) + " outside 0.." +
          std::to_string(c.depth));
+  const BlockRange& norm = o.normalization_blocks;
+  if (norm.begin < 0 || norm.end < 0 || norm.begin >= c.depth || norm.end > c.depth ||
+      (norm.end != 0 && norm.end <= norm.begin))
+    fail("normalisation blocks [" + std::to_string(norm.begin) + ", " + std::to_string(norm.end) +
+         ") are not a range of the " + std::to_string(c.depth) + " blocks");
   if (!o.mask.empty()) {
     const std::size_t T = static_cast<std::size_t>(tokens);
     if (o.mask.size() != T * T)

@@ -43,7 +43,7 @@ vit_detail::AttentionVariant block_variant(const VitModel::Pass& pass, int index
     v.window = o.window;
     v.mask = o.mask.empty() ? nullptr : o.mask.data();
   }
-  v.relu = o.normalization == ScoreNormalization::ReluVisible;
+  v.relu = o.normalization == ScoreNormalization::ReluVisible && o.normalization_blocks.contains(index);
   if (!pass.head_off.empty()) {
     const std::uint8_t* row = pass.head_off.data() + static_cast<std::size_t>(index) * heads;
     if (std::any_of(row, row + heads, [](std::uint8_t x) { return x != 0; })) v.head_off = row;

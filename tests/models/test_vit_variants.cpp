@@ -53,6 +53,11 @@ VariantCase open_variant(const std::string& name) {
   o.normalization = meta.at("normalization") == "relu" ? ScoreNormalization::ReluVisible
                                                        : ScoreNormalization::Softmax;
   o.heads_off = parse_heads(meta.at("heads_off"));
+  if (meta.count("norm_blocks")) {
+    const std::string& range = meta.at("norm_blocks");  // "begin:end", end 0 = through the last
+    o.normalization_blocks = {std::stoi(range.substr(0, range.find(':'))),
+                              std::stoi(range.substr(range.find(':') + 1))};
+  }
   const std::string& pos = meta.at("pos");
   o.position = pos == "zero" ? PositionMode::Zero : pos == "permuted" ? PositionMode::Permuted
                                                                        : PositionMode::Trained;
@@ -70,7 +75,7 @@ const char* const kVariants[] = {
     "window3_distilled", "window1_nonsquare",      "mask_square",
     "relu_square",       "relu_window3_tokens197", "heads_off_square",
     "pos_zero_square",   "pos_permuted_nonsquare", "pos_permuted_interp",
-    "avgpool_window3"};
+    "avgpool_window3",   "relu_block1_square",     "relu_block0_nonsquare"};
 
 }  // namespace
 
@@ -197,6 +202,11 @@ TEST_CASE("Forward options that do not fit are one-line errors", "[models][vit][
   o = {};
   o.visibility_blocks = 3;
   CHECK_THAT(error_of(o), Contains("visibility blocks 3"));
+  o = {};
+  o.normalization_blocks = {1, 1};
+  CHECK_THAT(error_of(o), Contains("normalisation blocks [1, 1)"));
+  o.normalization_blocks = {2, 0};
+  CHECK_THAT(error_of(o), Contains("not a range of the 2 blocks"));
   o = {};
   o.position = PositionMode::Permuted;
   o.permutation = {0, 1, 2};

@@ -20,6 +20,13 @@ enum class PositionMode {
   Permuted,  // patch i gets the (resampled) embedding of patch permutation[i]; prefix rows kept
 };
 
+// Blocks [begin, end) of the model; end = 0 stands for the last block + 1.
+struct BlockRange {
+  int begin = 0;
+  int end = 0;
+  bool contains(int block) const { return block >= begin && (end == 0 || block < end); }
+};
+
 struct VitForwardOptions {
   // Attention visibility, applied to blocks [0, visibility_blocks) (0: every block):
   // - window k (odd, > 0): a patch query at grid (r, c) sees the patch keys with |Δr| ≤ (k−1)/2 and
@@ -32,6 +39,7 @@ struct VitForwardOptions {
   int visibility_blocks = 0;
 
   ScoreNormalization normalization = ScoreNormalization::Softmax;
+  BlockRange normalization_blocks;  // where `normalization` applies (default: every block)
 
   // (block, head) pairs whose output is zero before the heads are concatenated and projected (their
   // weights are still computed, and recorded when asked).

@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
-# Regenerates the figures shown in README.md with `vitscope compare` on a bundled sample photo:
-# scripts/figures/{panel.png, receptive_fields.png, compare.json}.
+# Regenerates the figures shown in README.md: `vitscope compare` on a bundled sample photo
+# (scripts/figures/{panel.png, receptive_fields.png, compare.json}), and `vitscope probe window` on
+# the 100 labelled photos of ../shared (scripts/figures/probe_window.png, probe_window.json).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 binary="${VITSCOPE_BINARY:-build/vitscope}"
 [[ -x "$binary" ]] || { echo "make_readme_figures: build first ($binary is missing)" >&2; exit 2; }
 "$binary" compare --vit deit_tiny_patch16_224 --cnn mobilenet_v1_0.75_224 --out scripts/figures samples/coffee.png
+images=../shared/images/imagenet-100
+[[ -d "$images" ]] || { echo "make_readme_figures: $images not found (../shared beside the repository)" >&2; exit 2; }
+"$binary" probe window "$images" --labels "$images/labels.csv" --model deit_tiny_patch16_224 \
+  --cnn mobilenet_v1_0.75_224 --json scripts/figures/probe_window.json --out scripts/figures/probe
+mv scripts/figures/probe/window.png scripts/figures/probe_window.png
+rmdir scripts/figures/probe

@@ -112,17 +112,28 @@ TEST_CASE("A cancel request stops the run before the next batch; what is written
   CHECK(model.batch_sizes().empty());
 }
 
-TEST_CASE("A model that throws: the batches before it are written, then the error is rethrown", "[batch][pipeline]") {
-  ImageFolder folder("model_throws", 12);
-  FakeClassifier model(/*fail_on_call=*/2);
+namespace {
+
+// Runs 12 images in batches of 4 through model and sink, which must fail with `message`; returns
+// the run's statistics.
+batch::PipelineStats run_failing(const FakeClassifier& model, RecordingSink& sink, const ImageFolder& folder,
+                                 const char* message) {
   Session session;
-  RecordingSink sink;
   batch::PipelineOptions options;
   options.batch_size = 4;
   batch::PipelineStats stats;
-  CHECK_THROWS_WITH(batch::run_pipeline(model, session, folder.paths, options, sink, stats),
-                    Contains("fake model failure"));
+  CHECK_THROWS_WITH(batch::run_pipeline(model, session, folder.paths, options, sink, stats), Contains(message));
   CHECK(stats.stop == batch::PipelineStats::Stop::Failed);
+  return stats;
+}
+
+}  // namespace
+
+TEST_CASE("A model that throws: the batches before it are written, then the error is rethrown", "[batch][pipeline]") {
+  ImageFolder folder("model_throws", 12);
+  FakeClassifier model(/*fail_on_call=*/2);
+  RecordingSink sink;
+  const batch::PipelineStats stats = run_failing(model, sink, folder, "fake model failure");
   const std::vector<std::string> all = expected_lines(model, folder.paths);
   CHECK(sink.lines() == std::vector<std::string>(all.begin(), all.begin() + 8));
   CHECK(stats.ok == 8);
@@ -131,14 +142,8 @@ TEST_CASE("A model that throws: the batches before it are written, then the erro
 TEST_CASE("A sink that cannot append stops the run and its error is rethrown", "[batch][pipeline]") {
   ImageFolder folder("sink_throws", 12);
   FakeClassifier model;
-  Session session;
   RecordingSink sink(/*fail_on_append=*/1);
-  batch::PipelineOptions options;
-  options.batch_size = 4;
-  batch::PipelineStats stats;
-  CHECK_THROWS_WITH(batch::run_pipeline(model, session, folder.paths, options, sink, stats),
-                    Contains("fake disk full"));
-  CHECK(stats.stop == batch::PipelineStats::Stop::Failed);
+  const batch::PipelineStats stats = run_failing(model, sink, folder, "fake disk full");
   CHECK(sink.lines().size() == 4);  // the first batch only
   CHECK(stats.ok == 4);
 }

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "batch/bounded_queue.hpp"
+#include "vitscope/batch/runner.hpp"
 
 namespace vitscope::batch {
 namespace {
@@ -195,6 +196,11 @@ class Pipeline {
         outcome.error = std::move(images[i].error);
         if (outcome.error.empty()) {
           outcome.logits = logits.data() + next_good++ * classes;
+          outcome.error = non_finite_logits_error(outcome.logits, static_cast<int>(classes), paths_[first + i],
+                                                  model_.spec().name);
+          if (!outcome.error.empty()) outcome.logits = nullptr;
+        }
+        if (outcome.error.empty()) {
           ++item.ok;
         } else {
           ++item.failed;

@@ -1,6 +1,7 @@
 #include "vitscope/batch/runner.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include "vitscope/core/error.hpp"
 #include "vitscope/preprocess/preprocess.hpp"
@@ -15,6 +16,14 @@ struct PreparedInput {
 };
 
 }  // namespace
+
+std::string non_finite_logits_error(const float* logits, int n, const std::string& path,
+                                    const std::string& model) {
+  for (int i = 0; i < n; ++i)
+    if (!std::isfinite(logits[i]))
+      return path + ": model " + model + " gave a non-finite logit (NaN or infinity)";
+  return "";
+}
 
 void run_in_batches(const ImageClassifier& model, Session& session,
                     const std::vector<std::string>& inputs, const ImageLoadOptions& load_options,
@@ -54,10 +63,14 @@ void run_in_batches(const ImageClassifier& model, Session& session,
     }
     std::size_t next_good = 0;
     for (std::size_t i = 0; i < count; ++i) {
-      if (prepared[i].error.empty())
-        on_result(start + i, "", &logits(next_good++, 0));
-      else
+      if (!prepared[i].error.empty()) {
         on_result(start + i, prepared[i].error, nullptr);
+        continue;
+      }
+      const float* row = &logits(next_good++, 0);
+      const std::string error =
+          non_finite_logits_error(row, model.num_classes(), inputs[start + i], model.spec().name);
+      on_result(start + i, error, error.empty() ? row : nullptr);
     }
   }
 }

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <limits>
 
 #include <nlohmann/json.hpp>
 
@@ -103,4 +104,30 @@ TEST_CASE("corrupt weights files are refused with one line and status 2", "[cli]
   SECTION("missing file") {
     expect_one_line_error(dir / "absent.safetensors", "absent.safetensors");
   }
+}
+
+TEST_CASE("Weights that give NaN logits: every image is an error row naming the model, not a class", "[cli]") {
+  // A NaN in the head's bias reaches one logit of every image. The file itself is well formed, so
+  // it loads; what it computes is refused per image (status 1), in classify and in batch.
+  Checkpoint c = read_checkpoint();
+  const auto offsets = c.header.at("head.bias").at("data_offsets");
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  std::memcpy(&c.data[offsets[0].get<std::size_t>()], &nan, sizeof nan);
+  const fs::path dir = fresh_dir("nan_weights");
+  const fs::path file = dir / "nan_head.safetensors";
+  std::ofstream(file, std::ios::binary) << encode(c.header, c.data);
+  const std::string photo = quote(std::string(VITSCOPE_REPO_DIR) + "/samples/chelsea.png");
+
+  const RunResult classify = run_vitscope("classify --model " + quote(file.string()) + " --heads 3 --format csv " + photo);
+  INFO(classify.out << classify.err);
+  CHECK(classify.status == 1);
+  CHECK_THAT(classify.out, Contains("chelsea.png,error"));
+  CHECK_THAT(classify.err, Contains("model nan_head gave a non-finite logit"));
+
+  const fs::path results = dir / "results.csv";
+  const RunResult batch = run_vitscope("batch " + photo + " --model " + quote(file.string()) + " --heads 3 --quiet --out " +
+                                       quote(results.string()));
+  INFO(batch.out << batch.err);
+  CHECK(batch.status == 1);
+  CHECK_THAT(read_file(results), Contains("non-finite logit"));
 }

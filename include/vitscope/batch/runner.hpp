@@ -11,8 +11,13 @@
 namespace vitscope::batch {
 
 // For each input, in order: on_result(index, error, logits) with logits[num_classes] when error is
-// empty, null otherwise (the error names the file).
+// empty, null otherwise (the error names the file; non-finite logits are an error too).
 using ResultCallback = std::function<void(std::size_t index, const std::string& error, const float* logits)>;
+
+// "<path>: model <name> gave a non-finite logit (NaN or infinity)" when logits[n] holds one (the
+// model's weights or preprocessing are broken: its top classes would be arbitrary), else "".
+std::string non_finite_logits_error(const float* logits, int n, const std::string& path,
+                                    const std::string& model);
 
 // Images are prepared on the session's threads, a few per thread at a time, then classified
 // together on them.

@@ -156,10 +156,19 @@ int run_probe(const ProbeOptions& options) {
     const std::vector<NamedProbeRow> rows = probe_normalisations(probe);
     print_named_probe(rows, "normalisation", labelled);
     report.update(named_probe_json(rows, "norm", depth));
-  } else {  // heads
+  } else if (options.kind == "heads") {
     const std::vector<HeadProbeRow> rows = probe_heads(probe);
     print_head_probe(rows, labelled);
     report.update(head_probe_json(rows));
+  } else {  // conv
+    const ConvProbe result = probe_convolutions(probe);
+    print_conv_probe(result, labelled);
+    report.update(conv_probe_json(result));
+    if (!options.out_dir.empty()) {
+      const std::string image = (fs::path(options.out_dir) / "conv_kernels.png").string();
+      write_kernel_images(result, vit->config().heads, image);
+      report["files"] = {image};
+    }
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("\n%.1f s on %d threads\n", seconds, loaded.pool->size());
@@ -178,17 +187,17 @@ Subcommand add_probe_command(CLI::App& app) {
   auto o = std::make_shared<ProbeOptions>();
   CLI::App* cmd = app.add_subcommand(
       "probe", "Run a ViT with the lecture's variants (truncated attention, no positional embedding, "
-               "ReLU instead of softmax, heads off) and measure what changes");
+               "ReLU instead of softmax, heads off, heads as convolutions) and measure what changes");
   add_model_options(*cmd, o->model);
-  cmd->add_option("kind", o->kind, "window | position | norm | heads")
+  cmd->add_option("kind", o->kind, "window | position | norm | heads | conv")
       ->required()
-      ->check(CLI::IsMember({"window", "position", "norm", "heads"}));
+      ->check(CLI::IsMember({"window", "position", "norm", "heads", "conv"}));
   cmd->add_option("dir", o->dir, "Folder of the images")->required();
   cmd->add_option("--labels", o->labels_csv,
                   "CSV with file,class_index columns (files relative to DIR); without it, only agreement "
                   "with the unmodified model");
   cmd->add_option("--json", o->json_path, "Also write every number as JSON to this file");
-  cmd->add_option("--out", o->out_dir, "Folder for plots (window: window.png)");
+  cmd->add_option("--out", o->out_dir, "Folder for pictures (window: window.png; conv: conv_kernels.png)");
   cmd->add_option("--windows", o->windows, "window: the window sizes k (odd)")->delimiter(',')->capture_default_str();
   cmd->add_option("--layers", o->layers, "window: also windows in the first L blocks only, for each L")
       ->delimiter(',')

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <iostream>
 
+#include <opencv2/imgproc.hpp>
+
 #include "vitscope/render/render.hpp"
 
 namespace vitscope::cli {
@@ -185,6 +187,50 @@ nlohmann::json head_probe_json(const std::vector<HeadProbeRow>& rows) {
     out.push_back(j);
   }
   return {{"rows", out}};
+}
+
+void print_conv_probe(const ConvProbe& probe, bool labelled) {
+  std::printf("%5s %4s  %-22s %-22s %-22s %12s  %s\n", "block", "head", "top-1", "agreement", "KL (nats)",
+              "prefix share", "like a convolution");
+  for (const ConvProbeRow& row : probe.rows) {
+    float share = 0;
+    for (const HeadKernel& kernel : probe.kernels)
+      if (kernel.block == row.block && kernel.head == row.head) share = kernel.prefix_share;
+    std::printf("%5d %4d  %-22s %-22s %-22s %12.3f  %s\n", row.block + 1, row.head + 1,
+                labelled ? optional_text(row.scores.top1).c_str() : "—", proportion_text(row.scores.agreement).c_str(),
+                mean_text(row.scores.kl).c_str(), share, row.convolution_like ? "yes" : "no");
+  }
+}
+
+nlohmann::json conv_probe_json(const ConvProbe& probe) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (const ConvProbeRow& row : probe.rows) {
+    nlohmann::json j = scores_json(row.scores);
+    j["block"] = row.block + 1;
+    j["head"] = row.head + 1;
+    j["convolution_like"] = row.convolution_like;
+    rows.push_back(j);
+  }
+  nlohmann::json kernels = nlohmann::json::array();
+  for (const HeadKernel& k : probe.kernels)
+    kernels.push_back({{"block", k.block + 1}, {"head", k.head + 1}, {"prefix_share", k.prefix_share},
+                       {"offsets", {2 * probe.grid_h - 1, 2 * probe.grid_w - 1}}, {"kernel", k.kernel}});
+  return {{"rows", rows}, {"kernels", kernels}};
+}
+
+void write_kernel_images(const ConvProbe& probe, int heads, const std::string& path) {
+  const int rows = 2 * probe.grid_h - 1, cols = 2 * probe.grid_w - 1;
+  std::vector<cv::Mat> tiles;
+  for (const HeadKernel& k : probe.kernels) {
+    xt::xtensor<float, 2> map = xt::xtensor<float, 2>::from_shape({static_cast<std::size_t>(rows), static_cast<std::size_t>(cols)});
+    std::copy(k.kernel.begin(), k.kernel.end(), map.begin());
+    char caption[64];
+    std::snprintf(caption, sizeof caption, "b%d h%d", k.block + 1, k.head + 1);
+    cv::Mat tile;
+    cv::resize(render::heat_image(map, cv::Size(cols, rows)), tile, cv::Size(4 * cols, 4 * rows), 0, 0, cv::INTER_NEAREST);
+    tiles.push_back(render::captioned(tile, {caption}));
+  }
+  render::write_png(path, render::grid(tiles, heads));
 }
 
 }  // namespace vitscope::cli

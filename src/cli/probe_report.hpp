@@ -38,4 +38,10 @@ nlohmann::json named_probe_json(const std::vector<NamedProbeRow>& rows, const ch
 void print_head_probe(const std::vector<HeadProbeRow>& rows, bool labelled);
 nlohmann::json head_probe_json(const std::vector<HeadProbeRow>& rows);
 
+void print_conv_probe(const ConvProbe& probe, bool labelled);
+nlohmann::json conv_probe_json(const ConvProbe& probe);
+// Each head's averaged kernel as a heat image (offset (0, 0) at the centre), blocks in rows and
+// heads in columns.
+void write_kernel_images(const ConvProbe& probe, int heads, const std::string& path);
+
 }  // namespace vitscope::cli

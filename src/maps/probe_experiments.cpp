@@ -111,4 +111,60 @@ std::vector<HeadProbeRow> probe_heads(VitProbe& probe) {
   return rows;
 }
 
+ConvProbe probe_convolutions(VitProbe& probe) {
+  const VitConfig& c = probe.model().config();
+  const TokenLayout layout = probe.layout();
+  const int gh = layout.grid_h, gw = layout.grid_w, kw = 2 * gw - 1, P = layout.prefix;
+  const std::size_t offsets = static_cast<std::size_t>(2 * gh - 1) * kw, heads = static_cast<std::size_t>(c.heads);
+  std::vector<double> sums(static_cast<std::size_t>(c.depth) * heads * offsets, 0.0);
+  std::vector<double> prefix(static_cast<std::size_t>(c.depth) * heads, 0.0);
+  std::vector<double> pairs(offsets, 0.0);  // (image, query) pairs with a key at each offset
+  double queries = 0;                        // images · patch queries
+  probe.visit_attention([&](const AttentionMaps& attention, int) {
+    const std::size_t images = attention[0].shape(0);
+    queries += double(images) * gh * gw;
+    for (int r = 0; r < gh; ++r)
+      for (int col = 0; col < gw; ++col)
+        for (int rr = 0; rr < gh; ++rr)
+          for (int cc = 0; cc < gw; ++cc) pairs[static_cast<std::size_t>(rr - r + gh - 1) * kw + (cc - col + gw - 1)] += images;
+    for (int b = 0; b < c.depth; ++b)
+      for (std::size_t i = 0; i < images; ++i)
+        for (std::size_t h = 0; h < heads; ++h) {
+          double* sum = sums.data() + (static_cast<std::size_t>(b) * heads + h) * offsets;
+          for (int q = 0; q < gh * gw; ++q) {
+            const float* row = &attention[b](i, h, P + q, 0);
+            const int r = q / gw, col = q % gw;
+            for (int t = 0; t < P; ++t) prefix[b * heads + h] += row[t];
+            for (int k = 0; k < gh * gw; ++k)
+              sum[static_cast<std::size_t>(k / gw - r + gh - 1) * kw + (k % gw - col + gw - 1)] += row[P + k];
+          }
+        }
+  });
+  ConvProbe result;
+  result.grid_h = gh;
+  result.grid_w = gw;
+  for (int b = 0; b < c.depth; ++b)
+    for (int h = 0; h < c.heads; ++h) {
+      HeadKernel k;
+      k.block = b;
+      k.head = h;
+      k.prefix_share = static_cast<float>(prefix[b * heads + h] / queries);
+      const double* sum = sums.data() + (static_cast<std::size_t>(b) * heads + h) * offsets;
+      for (std::size_t o = 0; o < offsets; ++o) k.kernel.push_back(static_cast<float>(sum[o] / pairs[o]));
+      result.kernels.push_back(std::move(k));
+    }
+  for (const HeadKernel& k : result.kernels) {
+    VitForwardOptions options;
+    options.head_kernels = {k};
+    ConvProbeRow row{k.block, k.head, probe.score(options), false};
+    row.convolution_like = 1.0 - row.scores.agreement.value < 0.005;
+    result.rows.push_back(std::move(row));
+  }
+  std::stable_sort(result.rows.begin(), result.rows.end(), [](const ConvProbeRow& a, const ConvProbeRow& b) {
+    if (a.scores.agreement.count != b.scores.agreement.count) return a.scores.agreement.count < b.scores.agreement.count;
+    return a.scores.kl.mean > b.scores.kl.mean;
+  });
+  return result;
+}
+
 }  // namespace vitscope

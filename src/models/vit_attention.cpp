@@ -172,6 +172,47 @@ void attend_window(const AttentionShape& g, const AttentionVariant& variant,
   products.ab(n, hd, keys, s, keys, scratch.values.data(), hd, out, D, nullptr);
 }
 
+// Query rows [row0, row0 + rows) of a head replaced by a fixed relative-position kernel: patch
+// queries take the kernel's weights (renormalised over the keys inside the grid), prefix queries
+// attend as trained.
+void attend_kernel(const AttentionShape& g, const HeadKernel& kernel,
+                   const kernels::ActivationProducts& products, const HeadOperands& op, int row0,
+                   int rows, float scale, VariantScratch& scratch) {
+  const int T = g.tokens, D = g.width, hd = D / g.heads, end = row0 + rows;
+  int t = row0;
+  if (t < g.prefix) {
+    const int n = std::min(end, g.prefix) - t;
+    attend_all_keys(g, AttentionVariant{}, products, op, false, t, n, scale, scratch);
+    t += n;
+  }
+  if (t >= end) return;
+  const int n = end - t;
+  float* s;
+  if (op.recorded) {
+    s = op.recorded + static_cast<std::size_t>(t) * T;
+  } else {
+    scratch.scores.resize(static_cast<std::size_t>(n) * T);
+    s = scratch.scores.data();
+  }
+  const int kw = 2 * g.grid_w - 1;
+  const float prefix_weight = g.prefix > 0 ? kernel.prefix_share / static_cast<float>(g.prefix) : 0.0f;
+  for (int i = 0; i < n; ++i) {
+    float* row = s + static_cast<std::size_t>(i) * T;
+    const int patch = t + i - g.prefix, r = patch / g.grid_w, c = patch % g.grid_w;
+    std::fill_n(row, g.prefix, prefix_weight);
+    double sum = 0;
+    for (int rr = 0; rr < g.grid_h; ++rr)
+      for (int cc = 0; cc < g.grid_w; ++cc) {
+        const float w = kernel.kernel[static_cast<std::size_t>(rr - r + g.grid_h - 1) * kw + (cc - c + g.grid_w - 1)];
+        row[g.prefix + rr * g.grid_w + cc] = w;
+        sum += w;
+      }
+    const float scale_patches = sum > 0 ? static_cast<float>((1.0 - kernel.prefix_share) / sum) : 0.0f;
+    for (int k = g.prefix; k < T; ++k) row[k] *= scale_patches;
+  }
+  products.ab(n, hd, T, s, T, op.v, 3 * D, op.out + static_cast<std::size_t>(t) * D, D, nullptr);
+}
+
 // Segments of patch queries in one grid row are at most this wide: wide enough to keep the
 // products efficient, narrow enough that the gathered columns (width + k − 1) stay near k.
 int segment_width(int window) { return std::max(8, window); }
@@ -190,9 +231,13 @@ bool gather_window_keys(const AttentionShape& g, int window) {
 // to the scores, or, for a window that sees few keys, the prefix queries against all keys and the
 // patch queries a grid-row segment at a time against the keys they can see.
 void attend_variant(const AttentionShape& g, const AttentionVariant& variant,
-                    const kernels::ActivationProducts& products, const HeadOperands& op,
+                    const kernels::ActivationProducts& products, const HeadOperands& op, int head,
                     bool head_off, int row0, int rows, float scale) {
   thread_local VariantScratch scratch;
+  if (variant.kernels && variant.kernels[head]) {
+    attend_kernel(g, *variant.kernels[head], products, op, row0, rows, scale, scratch);
+    return;
+  }
   if (variant.window <= 0 || !gather_window_keys(g, variant.window)) {
     attend_all_keys(g, variant, products, op, head_off, row0, rows, scale, scratch);
     return;
@@ -235,7 +280,7 @@ void run_attention(const AttentionShape& g, const AttentionVariant& variant,
                     attended + static_cast<std::size_t>(b) * T * D + h * hd,
                     recorded ? recorded + static_cast<std::size_t>(pair) * T * T : nullptr};
     if (any_variant) {
-      attend_variant(g, variant, products, op, variant.head_off && variant.head_off[h], row0, rows,
+      attend_variant(g, variant, products, op, h, variant.head_off && variant.head_off[h], row0, rows,
                      scale);
       return;
     }

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "vitscope/kernels/linear.hpp"
+#include "vitscope/models/vit_options.hpp"
 #include "vitscope/core/thread_pool.hpp"
 
 namespace vitscope::vit_detail {
@@ -22,8 +23,9 @@ struct AttentionVariant {
   const std::uint8_t* mask = nullptr;    // [T, T] visibility, or null
   bool relu = false;                     // ReLU over the visible keys instead of softmax
   const std::uint8_t* head_off = nullptr;  // [heads]: 1 where the head's output is zeroed, or null
+  const HeadKernel* const* kernels = nullptr;  // [heads]: a fixed kernel replacing the head, or null
 
-  bool any() const { return window > 0 || mask || relu || head_off; }
+  bool any() const { return window > 0 || mask || relu || head_off || kernels; }
 };
 
 // attended[b·T + t, h·hd .. (h+1)·hd) ← Σ_j w[b, h, t, j] · v[b, j, h], the weights w from

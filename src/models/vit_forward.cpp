@@ -12,7 +12,8 @@
 namespace vitscope {
 namespace {
 
-void check_options(const VitForwardOptions& o, const VitConfig& c, int tokens, int grid) {
+void check_options(const VitForwardOptions& o, const VitConfig& c, int tokens, int grid_h, int grid_w) {
+  const int grid = grid_h * grid_w;
   auto fail = [](const std::string& what) { throw ConfigError("forward options: " + what); };
   if (o.window < 0 || (o.window > 0 && o.window % 2 == 0))
     fail("window " + std::to_string(o.window) + " is not a positive odd number of patches");
@@ -39,6 +40,18 @@ void check_options(const VitForwardOptions& o, const VitConfig& c, int tokens, i
     if (block < 0 || block >= c.depth || head < 0 || head >= c.heads)
       fail("head (" + std::to_string(block) + ", " + std::to_string(head) + ") outside " +
            std::to_string(c.depth) + " blocks x " + std::to_string(c.heads) + " heads");
+  for (const HeadKernel& k : o.head_kernels) {
+    if (k.block < 0 || k.block >= c.depth || k.head < 0 || k.head >= c.heads)
+      fail("head kernel (" + std::to_string(k.block) + ", " + std::to_string(k.head) + ") outside " +
+           std::to_string(c.depth) + " blocks x " + std::to_string(c.heads) + " heads");
+    const std::size_t expected = static_cast<std::size_t>(2 * grid_h - 1) * (2 * grid_w - 1);
+    if (k.kernel.size() != expected)
+      fail("head kernel of " + std::to_string(k.kernel.size()) + " weights for a " + std::to_string(grid_h) +
+           "x" + std::to_string(grid_w) + " grid (expected " + std::to_string(expected) + ")");
+    if (!(k.prefix_share >= 0 && k.prefix_share <= 1) ||
+        std::any_of(k.kernel.begin(), k.kernel.end(), [](float w) { return !(w >= 0); }))
+      fail("head kernel weights must be non-negative and the prefix share within [0, 1]");
+  }
   if (o.position == PositionMode::Permuted) {
     std::vector<char> seen(static_cast<std::size_t>(grid), 0);
     bool ok = o.permutation.size() == seen.size();
@@ -89,7 +102,7 @@ xt::xtensor<float, 2> VitModel::forward(const xt::xtensor<float, 4>& batch, Sess
   pass.grid_w = W / P;
   const int grid = pass.grid_h * pass.grid_w;
   pass.tokens = c.prefix_tokens + grid;
-  check_options(options, c, pass.tokens, grid);
+  check_options(options, c, pass.tokens, pass.grid_h, pass.grid_w);
   pass.data = &session.state_for<SessionData>(session_key_);
   SessionData& data = *pass.data;
 
@@ -112,6 +125,11 @@ xt::xtensor<float, 2> VitModel::forward(const xt::xtensor<float, 4>& batch, Sess
     pass.head_off.assign(static_cast<std::size_t>(c.depth) * c.heads, 0);
     for (const auto& [block, head] : options.heads_off)
       pass.head_off[static_cast<std::size_t>(block) * c.heads + head] = 1;
+  }
+  if (!options.head_kernels.empty()) {
+    pass.head_kernels.assign(static_cast<std::size_t>(c.depth) * c.heads, nullptr);
+    for (const HeadKernel& k : options.head_kernels)
+      pass.head_kernels[static_cast<std::size_t>(k.block) * c.heads + k.head] = &k;
   }
   const bool recording = options.record_attention || options.record_tokens;
   if (options.record_attention) session.recording().attention.clear();

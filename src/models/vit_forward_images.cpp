@@ -48,6 +48,10 @@ vit_detail::AttentionVariant block_variant(const VitModel::Pass& pass, int index
     const std::uint8_t* row = pass.head_off.data() + static_cast<std::size_t>(index) * heads;
     if (std::any_of(row, row + heads, [](std::uint8_t x) { return x != 0; })) v.head_off = row;
   }
+  if (!pass.head_kernels.empty()) {
+    const HeadKernel* const* row = pass.head_kernels.data() + static_cast<std::size_t>(index) * heads;
+    if (std::any_of(row, row + heads, [](const HeadKernel* k) { return k != nullptr; })) v.kernels = row;
+  }
   return v;
 }
 

@@ -102,6 +102,7 @@ struct VitModel::Pass {
   int tokens = 0;               // prefix + grid_h·grid_w
   const xt::xtensor<float, 2>* pos_embed = nullptr;  // [tokens, D]
   std::vector<std::uint8_t> head_off;  // [depth·heads]: 1 where a head's output is zeroed
+  std::vector<const HeadKernel*> head_kernels;  // [depth·heads]: the kernel replacing a head, or null
   SessionData* data = nullptr;
 };
 

@@ -93,6 +93,27 @@ TEST_CASE("probe position and norm: the trained embedding and softmax are the un
   }
 }
 
+TEST_CASE("probe conv: a kernel and a score per head, and the kernel images", "[cli][probe]") {
+  const fs::path dir = four_photos("probe_conv");
+  const fs::path json = dir / "conv.json", out = dir / "pictures";
+  const RunResult run = run_vitscope("probe conv " + quote(dir.string()) + " --model " + deit() + " --json " +
+                                     quote(json.string()) + " --out " + quote(out.string()));
+  INFO(run.out << run.err);
+  REQUIRE(run.status == 0);
+  const nlohmann::json report = read_json(json);
+  REQUIRE(report.at("rows").size() == 36);  // 12 blocks x 3 heads
+  REQUIRE(report.at("kernels").size() == 36);
+  for (const auto& kernel : report.at("kernels")) {
+    CHECK(kernel.at("kernel").size() == 27u * 27u);  // offsets -13..13 on the 14x14 grid
+    const double share = kernel.at("prefix_share").get<double>();
+    CHECK(share >= 0.0);
+    CHECK(share <= 1.0);
+  }
+  for (const auto& row : report.at("rows"))
+    CHECK(row.at("convolution_like").get<bool>() == (1.0 - row.at("agreement").get<double>() < 0.005));
+  CHECK(fs::file_size(out / "conv_kernels.png") > 1000);
+}
+
 TEST_CASE("probe: bad options are one-line errors with status 2; a bad image is an error row", "[cli][probe]") {
   const fs::path dir = four_photos("probe_errors");
   const std::string base = " " + quote(dir.string()) + " --model " + deit();
@@ -102,7 +123,7 @@ TEST_CASE("probe: bad options are one-line errors with status 2; a bad image is 
     CHECK(run.status == 2);
     CHECK(std::count(run.err.begin(), run.err.end(), '\n') == 1);
   }
-  CHECK(run_vitscope("probe convolution" + base).status == 2);
+  CHECK(run_vitscope("probe convolutions" + base).status == 2);
   const RunResult cnn = run_vitscope("probe norm " + quote(dir.string()) + " --model mobilenet_v1_0.75_224");
   CHECK(cnn.status == 2);
   CHECK_THAT(cnn.err, Contains("not a Vision Transformer"));

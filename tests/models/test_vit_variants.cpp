@@ -251,3 +251,50 @@ TEST_CASE("A window equals the explicit mask of the same visibility", "[models][
     }
   }
 }
+
+TEST_CASE("A head replaced by a relative-position kernel attends by the kernel alone", "[models][vit][variants]") {
+  GoldenCase c = open_case("tokens197");  // 14x14 grid, class token, 2 heads
+  ThreadPool pool(2);
+  auto model = VitModel::load(c.weights, c.spec, &pool);
+  Session session(&pool);
+  VitForwardOptions plain;
+  plain.record_attention = true;
+  model->forward(input_of(c), session, plain);
+  const AttentionMaps unmodified = session.recording().attention;
+
+  const int g = 14, kw = 2 * g - 1;
+  HeadKernel kernel;
+  kernel.block = 0;
+  kernel.head = 1;
+  kernel.prefix_share = 0.2f;
+  for (int dr = -(g - 1); dr < g; ++dr)
+    for (int dc = -(g - 1); dc < g; ++dc) kernel.kernel.push_back(1.0f / (1.0f + float(dr * dr + 2 * dc * dc)));
+  VitForwardOptions replaced = plain;
+  replaced.head_kernels = {kernel};
+  model->forward(input_of(c), session, replaced);
+  const AttentionMaps& attention = session.recording().attention;
+
+  double worst = 0;
+  for (int q = 1; q < 1 + g * g; ++q) {  // patch queries: the kernel, renormalised over the grid
+    const int r = (q - 1) / g, col = (q - 1) % g;
+    double sum = 0;
+    for (int key = 1; key < 1 + g * g; ++key)
+      sum += kernel.kernel[static_cast<std::size_t>((key - 1) / g - r + g - 1) * kw + ((key - 1) % g - col + g - 1)];
+    worst = std::max(worst, std::abs(attention[0](0, 1, q, 0) - 0.2));
+    for (int key = 1; key < 1 + g * g; ++key) {
+      const double expected =
+          0.8 * kernel.kernel[static_cast<std::size_t>((key - 1) / g - r + g - 1) * kw + ((key - 1) % g - col + g - 1)] / sum;
+      worst = std::max(worst, std::abs(attention[0](0, 1, q, key) - expected));
+    }
+  }
+  CHECK(worst <= 1e-6);
+  // The class token's query and the other head attend as trained.
+  for (int key = 0; key < 1 + g * g; ++key) CHECK(attention[0](0, 1, 0, key) == unmodified[0](0, 1, 0, key));
+  CHECK(max_abs_difference(xt::xtensor<float, 2>(xt::view(attention[0], 0, 0, xt::all(), xt::all())),
+                           xt::xtensor<float, 2>(xt::view(unmodified[0], 0, 0, xt::all(), xt::all())))
+            .max_abs == 0.0);
+  // A kernel of the wrong size is a one-line error.
+  kernel.kernel.pop_back();
+  replaced.head_kernels = {kernel};
+  CHECK_THROWS_WITH(model->forward(input_of(c), session, replaced), Contains("head kernel of 728 weights"));
+}

@@ -52,4 +52,23 @@ struct HeadProbeRow {
 // Every head switched off alone, most harmful first (lowest agreement, then highest KL).
 std::vector<HeadProbeRow> probe_heads(VitProbe& probe);
 
+struct ConvProbeRow {
+  int block = 0, head = 0;
+  ProbeScores scores;             // with the head replaced by its averaged kernel
+  bool convolution_like = false;  // the replacement changes under 0.5% of the top-1 predictions
+};
+
+struct ConvProbe {
+  int grid_h = 0, grid_w = 0;
+  // [depth·heads], block-major: each head's attention of the patch queries averaged over the images
+  // and queries as a function of the key's offset (Δr, Δc) from the query (the mean over the
+  // (image, query) pairs that have a key at that offset), and its mean weight on the prefix tokens.
+  std::vector<HeadKernel> kernels;
+  std::vector<ConvProbeRow> rows;  // every head replaced alone by its kernel, most harmful first
+};
+
+// Is a head a convolution? (Cordonnier et al., 2020): each head's averaged relative-position kernel,
+// and the model with that head alone replaced by it.
+ConvProbe probe_convolutions(VitProbe& probe);
+
 }  // namespace vitscope

@@ -27,6 +27,18 @@ struct BlockRange {
   bool contains(int block) const { return block >= begin && (end == 0 || block < end); }
 };
 
+// A head whose attention is replaced by a fixed function of the relative position, as a
+// convolution's kernel is (Cordonnier et al., 2020): a patch query at (r, c) gives the patch key at
+// (r + Δr, c + Δc) the weight kernel(Δr, Δc), renormalised over the keys inside the grid to sum to
+// 1 − prefix_share, and each prefix token prefix_share / prefix. Prefix queries attend as trained.
+struct HeadKernel {
+  int block = 0, head = 0;
+  // [(2·grid_h − 1) · (2·grid_w − 1)]: the weight of offset (Δr, Δc) at
+  // (Δr + grid_h − 1) · (2·grid_w − 1) + Δc + grid_w − 1, for the input's patch grid.
+  std::vector<float> kernel;
+  float prefix_share = 0;
+};
+
 struct VitForwardOptions {
   // Attention visibility, applied to blocks [0, visibility_blocks) (0: every block):
   // - window k (odd, > 0): a patch query at grid (r, c) sees the patch keys with |Δr| ≤ (k−1)/2 and
@@ -45,6 +57,9 @@ struct VitForwardOptions {
   // weights are still computed, and recorded when asked).
   std::vector<std::pair<int, int>> heads_off;
 
+  // Heads whose attention weights are a fixed relative-position kernel instead of softmax(q·kᵀ/√d).
+  std::vector<HeadKernel> head_kernels;
+
   PositionMode position = PositionMode::Trained;
   std::vector<int> permutation;  // PositionMode::Permuted: a permutation of 0 .. patches − 1
 
@@ -55,7 +70,7 @@ struct VitForwardOptions {
   // True when the pass is the unmodified model's (recording aside).
   bool unmodified() const {
     return window == 0 && mask.empty() && normalization == ScoreNormalization::Softmax &&
-           heads_off.empty() && position == PositionMode::Trained;
+           heads_off.empty() && head_kernels.empty() && position == PositionMode::Trained;
   }
 };
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Regenerates the figures shown in README.md: `vitscope compare` on a bundled sample photo
 # (scripts/figures/{panel.png, receptive_fields.png, compare.json}), and `vitscope probe window` on
-# the 100 labelled photos of ../shared (scripts/figures/probe_window.png, probe_window.json).
+# the 100 labelled photos of ../shared (scripts/figures/probe_window.png, probe_window.json), and
+# `vitscope probe conv` there (scripts/figures/probe_conv_kernels.png).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 binary="${VITSCOPE_BINARY:-build/vitscope}"
@@ -12,4 +13,7 @@ images=../shared/images/imagenet-100
 "$binary" probe window "$images" --labels "$images/labels.csv" --model deit_tiny_patch16_224 \
   --cnn mobilenet_v1_0.75_224 --json scripts/figures/probe_window.json --out scripts/figures/probe
 mv scripts/figures/probe/window.png scripts/figures/probe_window.png
+"$binary" probe conv "$images" --labels "$images/labels.csv" --model deit_tiny_patch16_224 \
+  --out scripts/figures/probe
+mv scripts/figures/probe/conv_kernels.png scripts/figures/probe_conv_kernels.png
 rmdir scripts/figures/probe

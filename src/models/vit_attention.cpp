@@ -67,6 +67,14 @@ struct HeadOperands {
   float* recorded;  // [T, T] of this pair, or null
 };
 
+// Where the weights of query rows [row0, row0 + rows) over all T keys go: the recorded maps when
+// they are kept, else the thread's scratch.
+float* score_rows(const HeadOperands& op, VariantScratch& scratch, int row0, int rows, int T) {
+  if (op.recorded) return op.recorded + static_cast<std::size_t>(row0) * T;
+  scratch.scores.resize(static_cast<std::size_t>(rows) * T);
+  return scratch.scores.data();
+}
+
 // visible[T] ← which keys query token t may see under a k×k window (h = (k − 1) / 2): every key for
 // a prefix query; for the patch at (r, c), the prefix tokens and the patches of rows r ± h,
 // columns c ± h.
@@ -90,13 +98,7 @@ void attend_all_keys(const AttentionShape& g, const AttentionVariant& variant,
                      const kernels::ActivationProducts& products, const HeadOperands& op,
                      bool head_off, int row0, int rows, float scale, VariantScratch& scratch) {
   const int T = g.tokens, D = g.width, hd = D / g.heads;
-  float* s;
-  if (op.recorded) {
-    s = op.recorded + static_cast<std::size_t>(row0) * T;
-  } else {
-    scratch.scores.resize(static_cast<std::size_t>(rows) * T);
-    s = scratch.scores.data();
-  }
+  float* s = score_rows(op, scratch, row0, rows, T);
   products.abt(rows, T, hd, scale, op.q + static_cast<std::size_t>(row0) * 3 * D, 3 * D, op.k,
                3 * D, s, T, nullptr);
   scratch.visible.resize(T);
@@ -187,13 +189,7 @@ void attend_kernel(const AttentionShape& g, const HeadKernel& kernel,
   }
   if (t >= end) return;
   const int n = end - t;
-  float* s;
-  if (op.recorded) {
-    s = op.recorded + static_cast<std::size_t>(t) * T;
-  } else {
-    scratch.scores.resize(static_cast<std::size_t>(n) * T);
-    s = scratch.scores.data();
-  }
+  float* s = score_rows(op, scratch, t, n, T);
   const int kw = 2 * g.grid_w - 1;
   const float prefix_weight = g.prefix > 0 ? kernel.prefix_share / static_cast<float>(g.prefix) : 0.0f;
   for (int i = 0; i < n; ++i) {

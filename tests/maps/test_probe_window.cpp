@@ -1,7 +1,8 @@
 // The window probe on the real DeiT-Tiny and the 100 shared photos against its PyTorch reference
 // (scripts/probe/window_reference.py → tests/data/probe/deit_tiny_window.safetensors): photo by
-// photo, the same top-1 wherever PyTorch's top two are not a near-tie, the same KL from the
-// unmodified model, and the same attention mass outside each window.
+// photo (every third photo, for the sanitizer build's sake), the same top-1 wherever PyTorch's top
+// two are not a near-tie and the same KL from the unmodified model; over all 100 photos, the same
+// attention mass outside each window.
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -23,6 +24,8 @@ namespace {
 // Below this logit margin between PyTorch's top two classes, fp32 summation order may flip the
 // top-1; those photos are not compared (at most a few per variant).
 constexpr double kNearTie = 1e-3;
+// Every third photo of the reference's 100 (34), so that the sanitizer build runs it in minutes.
+constexpr std::size_t kEvery = 3;
 
 ProbeImages shared_photos(const std::vector<std::string>& files, const PreprocessConfig& config) {
   const std::string dir = shared_path("images/imagenet-100");
@@ -60,14 +63,16 @@ TEST_CASE("The window probe reproduces PyTorch photo by photo on DeiT-Tiny", "[m
   ThreadPool pool(2);
   const auto model = VitModel::load(SafeTensors::open(spec.weights_path), spec, &pool);
   Session session(&pool);
-  const ProbeImages images = shared_photos(files, spec.preprocess);
+  std::vector<std::string> subset;
+  for (std::size_t i = 0; i < files.size(); i += kEvery) subset.push_back(files[i]);
+  const ProbeImages images = shared_photos(subset, spec.preprocess);
   VitProbe probe(*model, session, images);
 
   // The unmodified model first: the reference's top-1 on every photo that is not a near-tie.
   const std::vector<int> full_top1 = class_indices(golden, "top1.full");
   const xt::xarray<float> full_margin = golden.load_f32("margin.full");
-  for (std::size_t i = 0; i < files.size(); ++i)
-    if (full_margin(i) > kNearTie) CHECK(probe.unmodified().predictions[i] == full_top1[i]);
+  for (std::size_t j = 0; j < subset.size(); ++j)
+    if (full_margin(j * kEvery) > kNearTie) CHECK(probe.unmodified().predictions[j] == full_top1[j * kEvery]);
 
   // A subset of the reference's windows and layer counts keeps the test short (and the sanitizer run).
   const WindowProbe result = probe_windows(probe, {3, 7, 15}, {4});
@@ -78,24 +83,43 @@ TEST_CASE("The window probe reproduces PyTorch photo by photo on DeiT-Tiny", "[m
     const xt::xarray<float> margin = golden.load_f32("margin." + key), kl = golden.load_f32("kl." + key);
     int compared = 0, same = 0;
     double worst_kl = 0;  // relative to max(1, KL): fp32 logits of two implementations
-    for (std::size_t i = 0; i < files.size(); ++i) {
+    for (std::size_t j = 0; j < subset.size(); ++j) {
+      const std::size_t i = j * kEvery;  // the photo's index in the reference
       if (margin(i) > kNearTie) {
         ++compared;
-        same += row.scores.predictions[i] == top1[i];
+        same += row.scores.predictions[j] == top1[i];
       }
-      worst_kl = std::max(worst_kl, std::abs(row.scores.kl_per_image[i] - kl(i)) / std::max(1.0, double(kl(i))));
+      worst_kl = std::max(worst_kl, std::abs(row.scores.kl_per_image[j] - kl(i)) / std::max(1.0, double(kl(i))));
     }
     INFO("top-1 equal to PyTorch's on " << same << "/" << compared << " photos that are not near-ties; "
          << "worst per-photo KL difference " << worst_kl);
-    CHECK(compared >= 95);
+    CHECK(compared >= static_cast<int>(subset.size()) - 3);
     CHECK(same == compared);
     CHECK(worst_kl <= 1e-3);
   }
+  // The attention mass outside each window is a mean over all 100 photos in the reference: one
+  // recording pass over them, summed with attention_outside_window as the probe does.
+  const ProbeImages all = shared_photos(files, spec.preprocess);
+  const TokenLayout layout = probe.layout();
+  std::vector<std::vector<double>> outside(result.windows.size(), std::vector<double>(model->config().depth, 0.0));
+  VitForwardOptions record;
+  record.record_attention = true;
+  const std::size_t image_size = all.images.size() / all.images.shape(0);
+  for (std::size_t first = 0; first < files.size(); first += 10) {
+    xt::xtensor<float, 4> batch = xt::xtensor<float, 4>::from_shape({10, 3, all.images.shape(2), all.images.shape(3)});
+    std::copy(all.images.data() + first * image_size, all.images.data() + (first + 10) * image_size, batch.data());
+    model->forward(batch, session, record);
+    for (std::size_t w = 0; w < result.windows.size(); ++w) {
+      const std::vector<double> sums = attention_outside_window(session.recording().attention, layout, result.windows[w]);
+      for (std::size_t b = 0; b < sums.size(); ++b) outside[w][b] += sums[b];
+    }
+  }
+  const double rows = double(files.size()) * model->config().heads * layout.grid_h * layout.grid_w;
   for (std::size_t w = 0; w < result.windows.size(); ++w) {
-    const xt::xarray<float> outside = golden.load_f32("outside.k" + std::to_string(result.windows[w]));
-    for (std::size_t b = 0; b < outside.size(); ++b) {
+    const xt::xarray<float> expected = golden.load_f32("outside.k" + std::to_string(result.windows[w]));
+    for (std::size_t b = 0; b < expected.size(); ++b) {
       CAPTURE(result.windows[w], b);
-      CHECK(result.outside[w][b] == Approx(outside(b)).margin(1e-4));
+      CHECK(outside[w][b] / rows == Approx(expected(b)).margin(1e-4));
     }
   }
 }

@@ -86,4 +86,14 @@ PackedMatrix PackedMatrix::pack(const float* b, int n, int k, int ldb, ThreadPoo
   return packed;
 }
 
+std::vector<float> PackedMatrix::unpack() const {
+  std::vector<float> b(static_cast<std::size_t>(n_) * k_);
+  for (int j = 0; j < n_; ++j) {
+    const float* panel = data_ + static_cast<std::size_t>(j / gemm_detail::kNR) * gemm_detail::kNR * k_;
+    for (int p = 0; p < k_; ++p)
+      b[static_cast<std::size_t>(j) * k_ + p] = panel[static_cast<std::size_t>(p) * gemm_detail::kNR + j % gemm_detail::kNR];
+  }
+  return b;
+}
+
 }  // namespace vitscope::kernels

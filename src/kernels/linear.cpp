@@ -1,6 +1,8 @@
 // Dispatch from precision-tagged weights to the GEMM of their precision.
 #include "vitscope/kernels/linear.hpp"
 
+#include <stdexcept>
+
 namespace vitscope::kernels {
 namespace {
 
@@ -44,6 +46,11 @@ std::size_t LinearWeights::bytes() const {
   return std::visit(Overloaded{[](const PackedMatrix& p) { return p.size() * sizeof(float); },
                                [](const PackedMatrixBf16& p) { return p.bytes(); }},
                     packed_);
+}
+
+std::vector<float> LinearWeights::unpack() const {
+  if (const auto* fp32 = std::get_if<PackedMatrix>(&packed_)) return fp32->unpack();
+  throw std::logic_error("LinearWeights::unpack: only fp32 weights can be unpacked");
 }
 
 void LinearWeights::apply(const float* a, int lda, int m, float* out, int ldo,

@@ -4,6 +4,7 @@
 // src/kernels/reference.hpp.
 #include <cstddef>
 #include <memory>
+#include <vector>
 
 #include "vitscope/core/thread_pool.hpp"
 
@@ -21,6 +22,8 @@ class PackedMatrix {
   int cols() const { return k_; }  // K
   const float* data() const { return data_; }
   std::size_t size() const { return size_; }  // floats, padding included
+  // The matrix b[N,K] as it was packed, row-major (a backward pass multiplies by b, not bᵀ).
+  std::vector<float> unpack() const;
 
  private:
   int n_ = 0, k_ = 0;

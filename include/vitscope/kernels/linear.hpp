@@ -3,6 +3,7 @@
 // for the precision the model runs at, and applies it without asking which one that was.
 #include <cstddef>
 #include <variant>
+#include <vector>
 
 #include "vitscope/kernels/gemm.hpp"
 #include "vitscope/kernels/gemm_bf16.hpp"
@@ -23,6 +24,9 @@ class LinearWeights {
   int rows() const;  // N
   int cols() const;  // K
   std::size_t bytes() const;  // memory the packed weights take
+  // b[N,K] row-major as packed; fp32 weights only (std::logic_error otherwise: the rounding of
+  // lower precisions is not undone).
+  std::vector<float> unpack() const;
 
   // out[M,N] (=|+=) act(a[M,K] · bᵀ + bias[N]) at the weights' precision; a has row stride lda,
   // out ldo; pool may be null (single thread).

@@ -69,6 +69,9 @@ class VitModel final : public ImageClassifier {
   struct Weights;      // the packed parameters
   struct SessionData;  // what a session keeps for this model
   struct Pass;         // what one forward call settles before its threads start
+  // The packed parameters, for code inside the models module (backward passes) that includes
+  // src/models/vit_weights.hpp.
+  const Weights& weights() const { return *weights_; }
 
  private:
   VitModel();

@@ -1,7 +1,17 @@
 // The per-layer table behind "how far each layer sees" plots: theoretical and effective field sizes.
 #include "vitscope/maps/cnn_maps.hpp"
 
+#include <cmath>
+
 namespace vitscope {
+
+double kernel_mean_distance(int kernel, int jump) {
+  double sum = 0;
+  const double centre = (kernel - 1) / 2.0;
+  for (int i = 0; i < kernel; ++i)
+    for (int j = 0; j < kernel; ++j) sum += std::hypot(i - centre, j - centre);
+  return jump * sum / (static_cast<double>(kernel) * kernel);
+}
 
 std::vector<LayerReach> layer_reach(const CnnModel& model, int height, int width) {
   const std::vector<ReceptiveField> fields = theoretical_receptive_fields(model, height, width);
@@ -15,6 +25,8 @@ std::vector<LayerReach> layer_reach(const CnnModel& model, int height, int width
     r.depth = l.depth;
     r.theoretical_size = fields[i].size;
     r.jump = fields[i].jump;
+    if (l.op == CnnOp::Conv || l.op == CnnOp::DepthwiseConv || l.op == CnnOp::MaxPool)
+      r.one_hop_mean_distance = kernel_mean_distance(l.kernel, fields[l.inputs[0]].jump);
     rows.push_back(r);
   }
   return rows;
@@ -32,6 +44,7 @@ std::vector<LayerReach> layer_reach(const CnnModel& model, Session& session,
     LayerReach& r = rows[erf.layer - 1];  // rows start at layer 1
     r.effective_size = erf.spread.size;
     r.effective_sigma = erf.spread.sigma;
+    r.effective_mean_distance = erf.spread.mean_distance;
   }
   return rows;
 }

@@ -1,7 +1,9 @@
-// Back-propagation from one unit of a layer to the input image, for effective receptive fields:
-// input gradients only, through the transposed convolutions, the activations' masks (taken from
-// the outputs of the forward pass) and the max-pool routing.
+// Back-propagation, input gradients only, through the transposed convolutions, the activations'
+// masks (taken from the outputs of the forward pass) and the max-pool routing: from one unit of a
+// layer to the image (effective receptive fields), and from a class logit to a layer's output
+// (Grad-CAM).
 #include <algorithm>
+#include <array>
 
 #include "models/cnn_weights.hpp"
 #include "vitscope/core/error.hpp"
@@ -60,10 +62,19 @@ void CnnModel::backward(const CnnUnit& unit, Workspace& ws, ThreadPool* pool,
     std::fill_n(seed, s.channels, 1.0f);
   else
     seed[unit.channel] = 1.0f;
+  propagate(unit.layer, 0, ws, pool);
 
+  // The image's gradient, NHWC → [3, H, W].
+  const float* g0 = ws.grad(0);
+  const std::size_t pixels = static_cast<std::size_t>(ws.height) * ws.width;
+  for (int c = 0; c < 3; ++c)
+    for (std::size_t p = 0; p < pixels; ++p) grad_image.data()[c * pixels + p] = g0[p * 3 + c];
+}
+
+void CnnModel::propagate(int top, int stop, Workspace& ws, ThreadPool* pool) const {
   std::vector<bool> reached(layers_.size(), false);
-  reached[unit.layer] = true;
-  for (int i = unit.layer; i >= 1; --i) {
+  reached[top] = true;
+  for (int i = top; i > stop; --i) {
     if (!reached[i]) continue;
     const CnnLayer& l = layers_[i];
     const CnnLayerWeights& w = weights_->layers[i];
@@ -98,12 +109,51 @@ void CnnModel::backward(const CnnUnit& unit, Workspace& ws, ThreadPool* pool,
     }
     for (int input : l.inputs) reached[input] = true;
   }
+}
 
-  // The image's gradient, NHWC → [3, H, W].
-  const float* g0 = ws.grad(0);
-  const std::size_t pixels = static_cast<std::size_t>(ws.height) * ws.width;
-  for (int c = 0; c < 3; ++c)
-    for (std::size_t p = 0; p < pixels; ++p) grad_image.data()[c * pixels + p] = g0[p * 3 + c];
+CnnModel::LayerGradient CnnModel::class_gradient(const xt::xtensor<float, 3>& image, int class_index,
+                                                 int layer, Session& session) const {
+  if (class_index < 0 || class_index >= num_classes())
+    throw ConfigError("class " + std::to_string(class_index) + " is out of range (the model has " +
+                      std::to_string(num_classes()) + " classes)");
+  if (layer < 0 || layer > feature_layer_)
+    throw ConfigError("layer " + std::to_string(layer) + ": not a layer at or before the pooled features (0.." +
+                      std::to_string(feature_layer_) + ")");
+  const int H = static_cast<int>(image.shape(1)), W = static_cast<int>(image.shape(2));
+  Workspace& ws = plan(session, 1, H, W, /*keep_every_layer=*/true);
+  xt::xtensor<float, 4> batch = xt::xtensor<float, 4>::from_shape(
+      {1, 3, static_cast<std::size_t>(H), static_cast<std::size_t>(W)});
+  std::copy(image.begin(), image.end(), batch.begin());
+  run_layers(batch, ws, session.pool());
+
+  // The head: logit = head_weight[class] · mean_{y,x} features[y, x] + bias.
+  const CnnFeatureSize& f = ws.sizes[feature_layer_];
+  const std::size_t positions = static_cast<std::size_t>(f.height) * f.width;
+  LayerGradient result;
+  result.logits = xt::xtensor<float, 1>::from_shape({static_cast<std::size_t>(num_classes())});
+  const float* features = ws.output(feature_layer_);
+  for (int k = 0; k < num_classes(); ++k) {
+    double sum = 0;
+    for (std::size_t p = 0; p < positions; ++p)
+      for (int ch = 0; ch < f.channels; ++ch)
+        sum += static_cast<double>(features[p * f.channels + ch]) * weights_->head_weight(k, ch);
+    result.logits[k] = static_cast<float>(sum / static_cast<double>(positions) + weights_->head_bias[k]);
+  }
+  for (int i = 0; i <= feature_layer_; ++i) std::fill_n(ws.grad(i), ws.count(i), 0.0f);
+  float* seed = ws.grad(feature_layer_);
+  for (std::size_t p = 0; p < positions; ++p)
+    for (int ch = 0; ch < f.channels; ++ch)
+      seed[p * f.channels + ch] = weights_->head_weight(class_index, ch) / static_cast<float>(positions);
+  propagate(feature_layer_, layer, ws, session.pool());
+
+  const CnnFeatureSize& s = ws.sizes[layer];
+  const std::array<std::size_t, 3> shape = {static_cast<std::size_t>(s.height), static_cast<std::size_t>(s.width),
+                                            static_cast<std::size_t>(s.channels)};
+  result.activation = xt::xtensor<float, 3>::from_shape(shape);
+  result.gradient = xt::xtensor<float, 3>::from_shape(shape);
+  std::copy_n(ws.output(layer), ws.count(layer), result.activation.begin());
+  std::copy_n(ws.grad(layer), ws.count(layer), result.gradient.begin());
+  return result;
 }
 
 }  // namespace vitscope

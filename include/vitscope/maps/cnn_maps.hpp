@@ -8,6 +8,7 @@
 
 #include <xtensor/xtensor.hpp>
 
+#include "vitscope/maps/mass_spread.hpp"
 #include "vitscope/models/cnn.hpp"
 
 namespace vitscope {
@@ -58,18 +59,6 @@ struct ErfOptions {
   double mass_fraction = 0.95;  // of the gradient mass, for `size`
 };
 
-// How a non-negative map spreads around a point: size = side of the smallest square centred on
-// (centre_y, centre_x) that holds mass_fraction of the total, i.e. 2·d + 1 for the smallest
-// Chebyshev radius d (whole rings of pixels at a time); sigma = √((var_y + var_x) / 2) of the map
-// read as a distribution over pixel centres. Both NaN when the map is all zero.
-struct MassSpread {
-  double size = NAN;
-  double sigma = NAN;
-  double mass = 0;  // Σ map
-};
-MassSpread mass_spread(const xt::xtensor<float, 2>& map, double centre_y, double centre_x,
-                       double mass_fraction);
-
 struct EffectiveReceptiveField {
   int layer = 0;
   CnnUnit unit;                // the centre unit (h/2, w/2) of the layer's output
@@ -98,7 +87,17 @@ struct LayerReach {
   int jump = 1;                // pixels between neighbouring units
   double effective_size = NAN;   // pixels (MassSpread::size), when the ERF was computed
   double effective_sigma = NAN;  // pixels
+  double effective_mean_distance = NAN;  // pixels (MassSpread::mean_distance)
+  // One hop: how far this layer alone reaches, as a mean distance in input pixels: the mean over
+  // its k×k kernel taps of their distance from the centre tap, taps spaced by the jump of its
+  // input (0 for a 1×1 convolution and for the residual addition). The CNN counterpart of a
+  // head's mean attention distance, with every tap weighted alike.
+  double one_hop_mean_distance = 0;
 };
+
+// Mean distance, in input pixels, of the taps of a kernel × kernel window spaced `jump` pixels
+// apart from its centre (3×3 at jump 1: (4·1 + 4·√2) / 9 ≈ 1.07).
+double kernel_mean_distance(int kernel, int jump);
 
 // Every layer but the image, with its theoretical field for height × width.
 std::vector<LayerReach> layer_reach(const CnnModel& model, int height, int width);

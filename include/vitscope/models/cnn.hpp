@@ -108,6 +108,17 @@ class CnnModel final : public ImageClassifier {
                                                      const std::vector<CnnUnit>& units,
                                                      Session& session) const;
 
+  // For Grad-CAM: one forward pass of image[3, H, W], then ∂logit[class_index]/∂(output of
+  // `layer`, after its activation), for a layer at or before the pooled features (layer 0: the
+  // image itself, as [H, W, 3]).
+  struct LayerGradient {
+    xt::xtensor<float, 1> logits;      // [classes]
+    xt::xtensor<float, 3> activation;  // [h, w, C], NHWC
+    xt::xtensor<float, 3> gradient;    // [h, w, C]
+  };
+  LayerGradient class_gradient(const xt::xtensor<float, 3>& image, int class_index, int layer,
+                               Session& session) const;
+
   ~CnnModel() override;
 
   // Defined in src/models/cnn_weights.hpp.
@@ -121,6 +132,8 @@ class CnnModel final : public ImageClassifier {
   void run_layers(const xt::xtensor<float, 4>& batch, Workspace& ws, ThreadPool* pool) const;
   void backward(const CnnUnit& unit, Workspace& ws, ThreadPool* pool,
                 xt::xtensor<float, 3>& grad_image) const;
+  // ws.grad(top) seeded, every earlier gradient zero → ws.grad(stop) = ∂/∂output(stop).
+  void propagate(int top, int stop, Workspace& ws, ThreadPool* pool) const;
 
   ModelSpec spec_;
   std::vector<CnnLayer> layers_;

@@ -1,0 +1,253 @@
+// Perturbation tests of explanation maps (see faithfulness.hpp): the perturbed images of one map
+// built patch by patch and classified in batches.
+#include "vitscope/maps/faithfulness.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <numeric>
+#include <random>
+
+#include "vitscope/core/error.hpp"
+
+namespace vitscope {
+namespace {
+
+// probabilities[n, classes] of a batch of images, softmax in double.
+xt::xtensor<double, 2> probabilities(const ImageClassifier& model, Session& session, const xt::xtensor<float, 4>& batch) {
+  const xt::xtensor<float, 2> logits = model.forward(batch, session);
+  xt::xtensor<double, 2> p = xt::xtensor<double, 2>::from_shape(logits.shape());
+  for (std::size_t i = 0; i < logits.shape(0); ++i) {
+    double m = -INFINITY, z = 0;
+    for (std::size_t k = 0; k < logits.shape(1); ++k) m = std::max(m, static_cast<double>(logits(i, k)));
+    for (std::size_t k = 0; k < logits.shape(1); ++k) z += std::exp(logits(i, k) - m);
+    for (std::size_t k = 0; k < logits.shape(1); ++k) p(i, k) = std::exp(logits(i, k) - m) / z;
+  }
+  return p;
+}
+
+int argmax_row(const xt::xtensor<double, 2>& p, std::size_t row) {
+  int best = 0;
+  for (std::size_t k = 1; k < p.shape(1); ++k)
+    if (p(row, k) > p(row, static_cast<std::size_t>(best))) best = static_cast<int>(k);
+  return best;
+}
+
+// dst's patch ← src's patch (all channels); patch index row-major over the grid.
+void copy_patch(const xt::xtensor<float, 3>& src, xt::xtensor<float, 3>& dst, int patch, int P) {
+  const int gw = static_cast<int>(src.shape(2)) / P, y0 = (patch / gw) * P, x0 = (patch % gw) * P;
+  for (std::size_t c = 0; c < src.shape(0); ++c)
+    for (int y = y0; y < y0 + P; ++y)
+      std::copy_n(&src(c, y, x0), P, &dst(c, y, x0));
+}
+
+void zero_patch(xt::xtensor<float, 3>& image, int patch, int P) {
+  const int gw = static_cast<int>(image.shape(2)) / P, y0 = (patch / gw) * P, x0 = (patch % gw) * P;
+  for (std::size_t c = 0; c < image.shape(0); ++c)
+    for (int y = y0; y < y0 + P; ++y) std::fill_n(&image(c, y, x0), P, 0.0f);
+}
+
+// A separable Gaussian blur with zero padding, per channel (RISE's substrate for insertion).
+xt::xtensor<float, 3> gaussian_blur(const xt::xtensor<float, 3>& image, int size, double sigma) {
+  std::vector<double> k(static_cast<std::size_t>(size));
+  const int r = size / 2;
+  double sum = 0;
+  for (int i = 0; i < size; ++i) sum += k[i] = std::exp(-0.5 * (i - r) * (i - r) / (sigma * sigma));
+  for (double& v : k) v /= sum;
+  const int C = static_cast<int>(image.shape(0)), H = static_cast<int>(image.shape(1)), W = static_cast<int>(image.shape(2));
+  xt::xtensor<float, 3> rows = xt::zeros<float>(image.shape()), out = xt::zeros<float>(image.shape());
+  for (int c = 0; c < C; ++c)
+    for (int y = 0; y < H; ++y)
+      for (int x = 0; x < W; ++x) {
+        double v = 0;
+        for (int i = 0; i < size; ++i) {
+          const int xx = x + i - r;
+          if (xx >= 0 && xx < W) v += k[i] * image(c, y, xx);
+        }
+        rows(c, y, x) = static_cast<float>(v);
+      }
+  for (int c = 0; c < C; ++c)
+    for (int y = 0; y < H; ++y)
+      for (int x = 0; x < W; ++x) {
+        double v = 0;
+        for (int i = 0; i < size; ++i) {
+          const int yy = y + i - r;
+          if (yy >= 0 && yy < H) v += k[i] * rows(c, yy, x);
+        }
+        out(c, y, x) = static_cast<float>(v);
+      }
+  return out;
+}
+
+// Runs images through the model `batch` at a time.
+class BatchRunner {
+ public:
+  BatchRunner(const ImageClassifier& model, Session& session, const xt::xtensor<float, 3>& like, int batch)
+      : model_(model), session_(session), batch_(batch), shape_{like.shape(0), like.shape(1), like.shape(2)} {}
+  void add(const xt::xtensor<float, 3>& image) { pending_.push_back(image); }
+  xt::xtensor<double, 2> run() {  // [n, classes], in the order added
+    std::vector<xt::xtensor<double, 2>> parts;
+    std::size_t rows = 0;
+    for (std::size_t start = 0; start < pending_.size(); start += static_cast<std::size_t>(batch_)) {
+      const std::size_t n = std::min(pending_.size() - start, static_cast<std::size_t>(batch_));
+      xt::xtensor<float, 4> batch = xt::xtensor<float, 4>::from_shape({n, shape_[0], shape_[1], shape_[2]});
+      const std::size_t size = shape_[0] * shape_[1] * shape_[2];
+      for (std::size_t i = 0; i < n; ++i) std::copy(pending_[start + i].begin(), pending_[start + i].end(), batch.begin() + i * size);
+      parts.push_back(probabilities(model_, session_, batch));
+      rows += n;
+    }
+    const std::size_t classes = parts.empty() ? 0 : parts.front().shape(1);
+    xt::xtensor<double, 2> all = xt::xtensor<double, 2>::from_shape({rows, classes});
+    std::size_t offset = 0;
+    for (const auto& part : parts) {
+      std::copy(part.begin(), part.end(), all.begin() + offset * classes);
+      offset += part.shape(0);
+    }
+    pending_.clear();
+    return all;
+  }
+
+ private:
+  const ImageClassifier& model_;
+  Session& session_;
+  int batch_;
+  std::array<std::size_t, 3> shape_;
+  std::vector<xt::xtensor<float, 3>> pending_;
+};
+
+}  // namespace
+
+PerturbationBase perturbation_base(const ImageClassifier& model, Session& session, const xt::xtensor<float, 3>& image,
+                                   const PerturbationProtocol& protocol) {
+  PerturbationBase base;
+  base.image = image;
+  base.blurred = gaussian_blur(image, protocol.blur_size, protocol.blur_sigma);
+  BatchRunner runner(model, session, image, protocol.batch);
+  runner.add(image);
+  runner.add(xt::zeros<float>(image.shape()));
+  runner.add(base.blurred);
+  const xt::xtensor<double, 2> p = runner.run();
+  base.class_index = argmax_row(p, 0);
+  const std::size_t c = static_cast<std::size_t>(base.class_index);
+  base.probability = p(0, c);
+  base.zero_probability = p(1, c);
+  base.blurred_probability = p(2, c);
+  return base;
+}
+
+std::vector<int> patches_by_relevance(const xt::xtensor<float, 2>& relevance, bool most_relevant_first) {
+  std::vector<int> order(relevance.size());
+  std::iota(order.begin(), order.end(), 0);
+  const float* r = relevance.data();
+  if (most_relevant_first)
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return r[a] > r[b]; });
+  else
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return r[a] < r[b]; });
+  return order;
+}
+
+double perturbation_auc(const std::vector<double>& fractions, const std::vector<double>& y) {
+  double area = 0;
+  for (std::size_t i = 1; i < y.size(); ++i) area += (fractions[i] - fractions[i - 1]) * (y[i] + y[i - 1]) / 2;
+  return 100 * area;
+}
+
+double rise_auc(const std::vector<double>& y) {
+  if (y.size() < 2) return y.empty() ? 0 : y.front();
+  return (std::accumulate(y.begin(), y.end(), 0.0) - y.front() / 2 - y.back() / 2) / static_cast<double>(y.size() - 1);
+}
+
+PerturbationCurves perturbation_curves(const ImageClassifier& model, Session& session, const PerturbationBase& base,
+                                       const xt::xtensor<float, 2>& relevance, const PerturbationProtocol& protocol) {
+  const int P = protocol.patch_size;
+  const int gh = static_cast<int>(base.image.shape(1)) / P, gw = static_cast<int>(base.image.shape(2)) / P;
+  if (static_cast<int>(relevance.shape(0)) != gh || static_cast<int>(relevance.shape(1)) != gw)
+    throw ConfigError("perturbation: a " + std::to_string(relevance.shape(0)) + "x" + std::to_string(relevance.shape(1)) +
+                      " relevance map for a " + std::to_string(gh) + "x" + std::to_string(gw) + " patch grid");
+  const int N = gh * gw;
+  const std::vector<int> most = patches_by_relevance(relevance, true), least = patches_by_relevance(relevance, false);
+  const int step = protocol.patches_per_step, steps = (N + step - 1) / step;
+  auto removed_count = [&](double fraction) { return static_cast<int>(std::floor(fraction * N + 1e-9)); };
+
+  // Batch order: positive, negative (fractions after the first), deletion, insertion (inner steps).
+  BatchRunner runner(model, session, base.image, protocol.batch);
+  for (const std::vector<int>* order : {&most, &least})
+    for (std::size_t f = 1; f < protocol.fractions.size(); ++f) {
+      xt::xtensor<float, 3> image = base.image;
+      for (int i = 0; i < removed_count(protocol.fractions[f]); ++i) zero_patch(image, (*order)[i], P);
+      runner.add(image);
+    }
+  {
+    xt::xtensor<float, 3> deleted = base.image, inserted = base.blurred;
+    for (int k = 1; k < steps; ++k) {
+      for (int i = (k - 1) * step; i < std::min(k * step, N); ++i) {
+        zero_patch(deleted, most[i], P);
+        copy_patch(base.image, inserted, most[i], P);
+      }
+      runner.add(deleted);
+      runner.add(inserted);
+    }
+  }
+  const xt::xtensor<double, 2> p = runner.run();
+  const std::size_t c = static_cast<std::size_t>(base.class_index);
+
+  PerturbationCurves curves;
+  std::size_t row = 0;
+  for (std::vector<double>* curve : {&curves.positive, &curves.negative}) {
+    curve->push_back(1.0);  // nothing removed: the top-1 is the class
+    for (std::size_t f = 1; f < protocol.fractions.size(); ++f, ++row)
+      curve->push_back(argmax_row(p, row) == base.class_index ? 1.0 : 0.0);
+  }
+  curves.deletion.push_back(base.probability);
+  curves.insertion.push_back(base.blurred_probability);
+  for (int k = 1; k < steps; ++k, row += 2) {
+    curves.deletion.push_back(p(row, c));
+    curves.insertion.push_back(p(row + 1, c));
+  }
+  curves.deletion.push_back(base.zero_probability);
+  curves.insertion.push_back(base.probability);
+  curves.positive_auc = perturbation_auc(protocol.fractions, curves.positive);
+  curves.negative_auc = perturbation_auc(protocol.fractions, curves.negative);
+  curves.deletion_auc = rise_auc(curves.deletion);
+  curves.insertion_auc = rise_auc(curves.insertion);
+  return curves;
+}
+
+namespace {
+
+MeanInterval percentile_interval(double mean, std::vector<double>& means, int n) {
+  std::sort(means.begin(), means.end());
+  auto at = [&](double q) { return means[static_cast<std::size_t>(std::floor(q * (means.size() - 1) + 0.5))]; };
+  MeanInterval m;
+  m.mean = mean;
+  m.low = means.empty() ? mean : at(0.025);
+  m.high = means.empty() ? mean : at(0.975);
+  m.n = n;
+  return m;
+}
+
+}  // namespace
+
+MeanInterval bootstrap_mean(const std::vector<double>& values, int resamples, std::uint64_t seed) {
+  return bootstrap_paired_difference(values, std::vector<double>(values.size(), 0.0), resamples, seed);
+}
+
+MeanInterval bootstrap_paired_difference(const std::vector<double>& a, const std::vector<double>& b, int resamples,
+                                         std::uint64_t seed) {
+  if (a.size() != b.size()) throw ConfigError("bootstrap: unpaired values");
+  const std::size_t n = a.size();
+  if (n == 0) return {};
+  std::vector<double> d(n);
+  for (std::size_t i = 0; i < n; ++i) d[i] = a[i] - b[i];
+  const double mean = std::accumulate(d.begin(), d.end(), 0.0) / static_cast<double>(n);
+  std::mt19937_64 rng(seed);
+  std::vector<double> means(static_cast<std::size_t>(resamples));
+  for (double& m : means) {
+    double sum = 0;
+    for (std::size_t i = 0; i < n; ++i) sum += d[rng() % n];
+    m = sum / static_cast<double>(n);
+  }
+  return percentile_interval(mean, means, static_cast<int>(n));
+}
+
+}  // namespace vitscope

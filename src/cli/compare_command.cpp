@@ -1,16 +1,19 @@
 // vitscope compare: a ViT's attention next to a CNN's maps on the same photos, with how far each
-// model sees by depth. Writes panel.png, receptive_fields.png and compare.json per image.
+// model sees by depth. Writes panel.png, receptive_fields.png and compare.json per image, and with
+// --summary the receptive-field curves' means and intervals over all images.
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <set>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
 #include "cli/model_options.hpp"
 #include "vitscope/maps/compare.hpp"
+#include "vitscope/models/vit_backprop.hpp"
 #include "vitscope/render/compare_figures.hpp"
 #include "vitscope/io/discover.hpp"
 #include "vitscope/core/error.hpp"
@@ -31,6 +34,10 @@ struct CompareCommandOptions {
   std::string fusion = "mean";
   double discard = 0;
   bool no_erf = false;
+  bool summary = false;
+  std::string maps = "rollout,grad-rollout,cam,grad-cam";
+  std::string gradcam_layer;  // empty: the CNN's pooled features
+  std::uint64_t seed = 0;
   std::string out = "compare_out";
   std::vector<std::string> paths;
 };
@@ -41,6 +48,49 @@ json predictions_json(const std::vector<Prediction>& top) {
   for (const Prediction& p : top)
     out.push_back({{"rank", rank++}, {"class_index", p.class_index}, {"label", p.label}, {"probability", p.probability}});
   return out;
+}
+
+json number(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+
+json spread_json(const MassSpread& s) {
+  return {{"size_95_px", number(s.size)}, {"mean_distance_px", number(s.mean_distance)}, {"sigma_px", number(s.sigma)}};
+}
+
+json maps_json(const std::vector<ExplanationMap>& maps) {
+  json out = json::array();
+  for (const ExplanationMap& m : maps) {
+    json rows = json::array();
+    for (std::size_t y = 0; y < m.map.shape(0); ++y) {
+      json row = json::array();
+      for (std::size_t x = 0; x < m.map.shape(1); ++x) row.push_back(m.map(y, x));
+      rows.push_back(row);
+    }
+    out.push_back({{"method", explanation_method_info(m.method).name}, {"grid", {m.map.shape(0), m.map.shape(1)}}, {"values", rows}});
+  }
+  return out;
+}
+
+json curve_json(const std::vector<double>& x, const std::vector<std::string>* names, const CurveStat& curve) {
+  json out = json::array();
+  for (std::size_t i = 0; i < x.size() && i < curve.mean.size(); ++i) {
+    json point = {{"relative_depth", x[i]}, {"mean", number(curve.mean[i])}, {"low", number(curve.low[i])},
+                  {"high", number(curve.high[i])}};
+    if (names) point["layer"] = (*names)[i];
+    out.push_back(point);
+  }
+  return out;
+}
+
+json reach_json(const ReachCurves& r) {
+  return {{"images", r.images},
+          {"interval", "mean ± 1.96 standard errors over the images"},
+          {"vit", {{"erf_size_95_px", curve_json(r.vit_depth, nullptr, r.vit_erf_size)},
+                   {"erf_mean_distance_px", curve_json(r.vit_depth, nullptr, r.vit_erf_distance)},
+                   {"mean_attention_distance_px", curve_json(r.vit_depth, nullptr, r.vit_attention_distance)}}},
+          {"cnn", {{"erf_size_95_px", curve_json(r.cnn_depth, &r.cnn_layers, r.cnn_erf_size)},
+                   {"erf_mean_distance_px", curve_json(r.cnn_depth, &r.cnn_layers, r.cnn_erf_distance)},
+                   {"theoretical_rf_px", curve_json(r.cnn_depth, &r.cnn_layers, r.cnn_theoretical)},
+                   {"one_hop_mean_distance_px", curve_json(r.cnn_hop_depth, &r.cnn_hop_layers, r.cnn_one_hop)}}}};
 }
 
 json comparison_json(const Comparison& c, const std::string& vit_name, const std::string& cnn_name,
@@ -58,12 +108,18 @@ json comparison_json(const Comparison& c, const std::string& vit_name, const std
       heads.push_back(c.attention_distance(l, h));
       mean += c.attention_distance(l, h) / static_cast<double>(c.attention_distance.shape(1));
     }
-    layers.push_back({{"layer", l + 1},
-                      {"relative_depth", static_cast<double>(l + 1) / static_cast<double>(c.attention_distance.shape(0))},
-                      {"mean_attention_distance_px", mean},
-                      {"per_head_px", heads}});
+    json entry = {{"layer", l + 1},
+                  {"relative_depth", static_cast<double>(l + 1) / static_cast<double>(c.attention_distance.shape(0))},
+                  {"mean_attention_distance_px", mean},
+                  {"per_head_px", heads}};
+    if (l < c.vit_reach.size()) entry["erf_centre_token"] = spread_json(c.vit_reach[l].erf);
+    layers.push_back(entry);
   }
   vit["layers"] = layers;
+  vit["erf_centre_token_index"] = c.vit_erf_token;
+  vit["erf_class_token_last_block"] = spread_json(c.vit_class_erf);
+  vit["explained_class"] = c.vit_class;
+  vit["maps"] = maps_json(c.vit_maps);
 
   json cnn = {{"model", cnn_name}, {"top", predictions_json(c.cnn_top)}};
   cnn["cam"] = {{"class_index", c.cam_class}, {"label", c.cam_label}, {"grid", {c.cam.shape(0), c.cam.shape(1)}}};
@@ -77,11 +133,14 @@ json comparison_json(const Comparison& c, const std::string& vit_name, const std
                   {"relative_depth", static_cast<double>(r.depth) / max_depth},
                   {"theoretical_rf_px", r.theoretical_size},
                   {"jump_px", r.jump}};
-    entry["effective_rf_px"] = std::isfinite(r.effective_size) ? json(r.effective_size) : json(nullptr);
-    entry["effective_rf_sigma_px"] = std::isfinite(r.effective_sigma) ? json(r.effective_sigma) : json(nullptr);
+    entry["effective_rf_px"] = number(r.effective_size);
+    entry["effective_rf_sigma_px"] = number(r.effective_sigma);
+    entry["effective_rf_mean_distance_px"] = number(r.effective_mean_distance);
+    entry["one_hop_mean_distance_px"] = r.one_hop_mean_distance;
     cnn_layers.push_back(entry);
   }
   cnn["layers"] = cnn_layers;
+  cnn["maps"] = maps_json(c.cnn_maps);
   return {{"vit", vit},
           {"cnn", cnn},
           {"overlap", {{"top_fraction", options.top_fraction},
@@ -104,20 +163,24 @@ void print_summary(const std::string& path, const Comparison& c, const std::stri
   for (std::size_t h = 0; h < c.attention_distance.shape(1); ++h)
     last_distance += c.attention_distance(L - 1, h) / static_cast<double>(c.attention_distance.shape(1));
   const LayerReach& deepest = c.cnn_reach.back();
-  char buf[1024];
+  const double vit_erf = c.vit_reach.empty() ? NAN : c.vit_reach.back().erf.size;
+  double widest_kernel = 0;
+  for (const LayerReach& r : c.cnn_reach) widest_kernel = std::max(widest_kernel, r.one_hop_mean_distance);
+  char buf[1400];
   std::snprintf(buf, sizeof buf,
                 "%s\n"
                 "  ViT %s: %s %.1f%%   CNN %s: %s %.1f%%   -> the %s is more confident%s\n"
                 "  where they look: IoU of the top-%.0f%% regions %.2f, correlation %.2f (rollout vs CAM of '%s')\n"
-                "  how far they see: ViT mean attention distance %.0f px (layer 1) -> %.0f px (layer %zu); "
-                "CNN theoretical field %d px, effective %.0f px at %s\n"
+                "  how far they see (cumulative): effective field of the centre token %.0f px after the last block; "
+                "CNN: %.0f px at %s (theoretical %d px)\n"
+                "  one hop: ViT mean attention distance %.0f px (layer 1) -> %.0f px (layer %zu); CNN kernel reach at most %.0f px\n"
                 "  wrote %s/{panel.png, receptive_fields.png, compare.json}\n",
                 path.c_str(), vit_name.c_str(), v.label.c_str(), 100 * v.probability, cnn_name.c_str(),
                 n.label.c_str(), 100 * n.probability, v.probability >= n.probability ? "ViT" : "CNN",
                 v.class_index == n.class_index ? " (same class)" : " (different classes)",
-                100 * options.top_fraction, c.top_region_iou, c.map_correlation, c.cam_label.c_str(),
-                first_distance, last_distance, L, deepest.theoretical_size, deepest.effective_size,
-                deepest.name.c_str(), dir.string().c_str());
+                100 * options.top_fraction, c.top_region_iou, c.map_correlation, c.cam_label.c_str(), vit_erf,
+                deepest.effective_size, deepest.name.c_str(), deepest.theoretical_size, first_distance, last_distance, L,
+                widest_kernel, dir.string().c_str());
   std::cout << buf;
   std::cout.flush();
 }
@@ -139,6 +202,16 @@ std::vector<fs::path> output_dirs(const std::vector<std::string>& inputs, const 
   return dirs;
 }
 
+std::vector<ExplanationMethod> parse_methods(const std::string& list) {
+  std::vector<ExplanationMethod> methods;
+  std::stringstream in(list);
+  std::string name;
+  while (std::getline(in, name, ','))
+    if (!name.empty()) methods.push_back(parse_explanation_method(name));
+  if (methods.empty()) throw ConfigError("--maps: no method given");
+  return methods;
+}
+
 int run_compare(const CompareCommandOptions& options) {
   ModelOptions vit_options, cnn_options;
   vit_options.model = options.vit;
@@ -153,30 +226,52 @@ int run_compare(const CompareCommandOptions& options) {
   if (options.layer > vit->config().depth)
     throw ConfigError("--layer " + std::to_string(options.layer) + ": the ViT has " +
                       std::to_string(vit->config().depth) + " layers");
+  const int classes = std::min(vit->num_classes(), cnn->num_classes());
+  if (options.cls >= classes)
+    throw ConfigError("--class " + std::to_string(options.cls) + ": out of range (the models have " +
+                      std::to_string(classes) + " classes)");
+  if (fs::exists(options.out) && !fs::is_directory(options.out))
+    throw ConfigError("--out " + options.out + ": exists and is not a folder");
 
   CompareOptions compare;
   compare.rollout = {parse_head_fusion(options.fusion), options.discard};
   compare.vit_layer = options.layer - 1;
-  compare.cnn_class = options.cls;
+  compare.explained_class = options.cls;
   compare.effective_fields = !options.no_erf;
+  compare.methods = parse_methods(options.maps);
+  compare.explanation.seed = options.seed;
+  if (!options.gradcam_layer.empty()) compare.explanation.gradcam_layer = cnn->find_layer(options.gradcam_layer);
+  if (compare.explanation.gradcam_layer > cnn->feature_layer())
+    throw ConfigError("--gradcam-layer " + options.gradcam_layer + ": after the pooled features");
+  const VitBackprop backprop(*vit);  // the ViT runs in fp32 here
   const std::vector<std::string>& labels = vit_loaded.labels.empty() ? cnn_loaded.labels : vit_loaded.labels;
   const std::string vit_name = vit->spec().name, cnn_name = cnn->spec().name;
 
   const std::vector<std::string> inputs = discover_inputs(options.paths);
   const std::vector<fs::path> dirs = output_dirs(inputs, options.out);
   int failed = 0;
+  std::vector<ReachCurves> summary_curves;
+  std::string size_text;
+  auto input_size = [&](const Comparison& c) {
+    size_text = std::to_string(c.vit_view.shape(1)) + "x" + std::to_string(c.vit_view.shape(0));
+    return size_text;
+  };
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     try {
       const RgbImage photo = load_image(inputs[i]);
-      const Comparison c = compare_models(*vit, *cnn, vit_loaded.session, photo, labels, compare);
+      compare.explanation.image_index = static_cast<int>(i);
+      const Comparison c = compare_models(*vit, &backprop, *cnn, vit_loaded.session, photo, labels, compare);
+      const ReachCurves curves = reach_curves(c);
+      if (options.summary) summary_curves.push_back(curves);
       std::error_code ec;
       fs::create_directories(dirs[i], ec);
       if (ec) throw ConfigError(dirs[i].string() + ": cannot create folder: " + ec.message());
       const fs::path panel = dirs[i] / "panel.png", plot = dirs[i] / "receptive_fields.png",
                      report = dirs[i] / "compare.json";
       render::write_png(panel.string(), render::compare_panel(c, vit_name, cnn_name, compare.rollout));
-      render::write_png(plot.string(), render::receptive_field_plot(c, vit_name, cnn_name));
+      render::write_png(plot.string(), render::receptive_field_plot(curves, vit_name, cnn_name, input_size(c)));
       json j = comparison_json(c, vit_name, cnn_name, compare);
+      j["receptive_fields"] = reach_json(curves);
       j["image"] = inputs[i];
       j["files"] = {panel.string(), plot.string(), report.string()};
       std::ofstream out(report);
@@ -197,6 +292,20 @@ int run_compare(const CompareCommandOptions& options) {
     std::cerr << "vitscope: error: no images found in the given paths\n";
     return kExitSomeInputsFailed;
   }
+  if (options.summary && !summary_curves.empty()) {
+    const ReachCurves summary = summarize_reach(summary_curves);
+    const fs::path dir = fs::path(options.out) / "summary";
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) throw ConfigError(dir.string() + ": cannot create folder: " + ec.message());
+    render::write_png((dir / "receptive_fields.png").string(),
+                      render::receptive_field_plot(summary, vit_name, cnn_name, size_text));
+    std::ofstream out(dir / "summary.json");
+    out << json({{"vit", vit_name}, {"cnn", cnn_name}, {"receptive_fields", reach_json(summary)}}).dump(2) << '\n';
+    if (!out) throw ConfigError((dir / "summary.json").string() + ": cannot write");
+    std::cout << "summary over " << summary.images << " images: wrote " << dir.string()
+              << "/{receptive_fields.png, summary.json}\n";
+  }
   return failed > 0 ? kExitSomeInputsFailed : kExitOk;
 }
 
@@ -210,15 +319,24 @@ Subcommand add_compare_command(CLI::App& app) {
   cmd->add_option("--cnn", o->cnn, "CNN model name or .safetensors file")->capture_default_str();
   cmd->add_option("--layer", o->layer, "ViT layer (1-based) whose per-head attention is shown (default: last)")
       ->check(CLI::Range(1, 1000));
-  cmd->add_option("--class", o->cls, "Class index for the CNN's CAM (default: the CNN's top-1)")
+  cmd->add_option("--class", o->cls, "Class index the class-specific maps of both models explain (default: each model's top-1)")
       ->check(CLI::Range(0, 1000000));
+  cmd->add_option("--maps", o->maps,
+                  "Maps to draw, comma-separated: raw-attention, rollout, grad-rollout, input-x-gradient (ViT); "
+                  "cam, grad-cam (CNN); random, gaussian (baselines)")
+      ->capture_default_str();
+  cmd->add_option("--gradcam-layer", o->gradcam_layer, "CNN layer of Grad-CAM (default: the pooled features)");
+  cmd->add_option("--seed", o->seed, "Seed of the random baseline map")->capture_default_str();
+  cmd->add_flag("--summary", o->summary,
+                "Also write summary/receptive_fields.png and summary/summary.json: each receptive-field curve's "
+                "mean and 95% interval over the images");
   cmd->add_option("--head-fusion", o->fusion, "How rollout combines heads")
       ->check(CLI::IsMember({"mean", "max", "min"}))
       ->capture_default_str();
   cmd->add_option("--discard", o->discard, "Fraction of the lowest attentions rollout discards")
       ->check(CLI::Range(0.0, 0.99))
       ->capture_default_str();
-  cmd->add_flag("--no-erf", o->no_erf, "Skip the CNN's effective receptive fields (one backward pass per layer)");
+  cmd->add_flag("--no-erf", o->no_erf, "Skip both models' effective receptive fields (one backward pass per block / layer)");
   cmd->add_option("--threads,-t", o->threads, "Worker threads (default: all cores)")->check(CLI::Range(1, 1024));
   cmd->add_option("--out,-o", o->out, "Output folder (one sub-folder per image when several)")
       ->capture_default_str();

@@ -28,23 +28,48 @@ cv::Mat scaled(const cv::Mat& image, int side) {
   return out;
 }
 
+std::string method_caption(ExplanationMethod method, const RolloutOptions& rollout, const std::string& cam_label) {
+  char buf[160];
+  switch (method) {
+    case ExplanationMethod::Rollout:
+      std::snprintf(buf, sizeof buf, "attention rollout (%s of heads, discard %.2g)", head_fusion_name(rollout.fusion),
+                    rollout.discard_ratio);
+      return buf;
+    case ExplanationMethod::RawAttention:
+      return "class-token attention, last block";
+    case ExplanationMethod::GradientRollout:
+      return "gradient-weighted rollout (Chefer)";
+    case ExplanationMethod::InputGradient:
+      return "input x gradient";
+    case ExplanationMethod::Cam:
+      return "class activation map of '" + cam_label + "'";
+    case ExplanationMethod::GradCam:
+      return "Grad-CAM of '" + cam_label + "'";
+    case ExplanationMethod::Random:
+      return "baseline: random map";
+    case ExplanationMethod::Gaussian:
+      return "baseline: centred Gaussian";
+  }
+  return "";
+}
+
 }  // namespace
 
 cv::Mat compare_panel(const Comparison& c, const std::string& vit_name, const std::string& cnn_name,
                       const RolloutOptions& rollout) {
   const cv::Mat photo = scaled(to_bgr(c.vit_view), kMainTile);
   const cv::Mat cnn_photo = scaled(to_bgr(c.cnn_view), kMainTile);
-  char rollout_caption[128];
-  std::snprintf(rollout_caption, sizeof rollout_caption, "attention rollout (%s of heads, discard %.2g)",
-                head_fusion_name(rollout.fusion), rollout.discard_ratio);
   std::vector<cv::Mat> top_row = {
       captioned(photo, {"input, as the ViT sees it",
                         std::to_string(c.vit_view.shape(1)) + "x" + std::to_string(c.vit_view.shape(0)) + " crop",
                         ""}),
-      captioned(overlay(photo, c.rollout), {"ViT " + vit_name, top1_caption(c.vit_top), rollout_caption}),
-      captioned(overlay(cnn_photo, c.cam),
-                {"CNN " + cnn_name, top1_caption(c.cnn_top), "class activation map of '" + c.cam_label + "'"}),
   };
+  for (const ExplanationMap& m : c.vit_maps)
+    top_row.push_back(captioned(overlay(photo, m.map), {"ViT " + vit_name, top1_caption(c.vit_top),
+                                                        method_caption(m.method, rollout, c.cam_label)}));
+  for (const ExplanationMap& m : c.cnn_maps)
+    top_row.push_back(captioned(overlay(cnn_photo, m.map), {"CNN " + cnn_name, top1_caption(c.cnn_top),
+                                                            method_caption(m.method, rollout, c.cam_label)}));
   std::vector<cv::Mat> heads;
   const cv::Mat small = scaled(to_bgr(c.vit_view), kHeadTile);
   for (std::size_t h = 0; h < c.head_attention.shape(0); ++h) {
@@ -53,7 +78,7 @@ cv::Mat compare_panel(const Comparison& c, const std::string& vit_name, const st
                               {"layer " + std::to_string(c.vit_layer + 1) + ", head " + std::to_string(h + 1),
                                "class-token attention"}));
   }
-  const cv::Mat top = grid(top_row, 3);
+  const cv::Mat top = grid(top_row, std::min<int>(static_cast<int>(top_row.size()), 5));
   const int per_row = std::max(1, top.cols / (kHeadTile + 8));
   const cv::Mat bottom = grid(heads, per_row);
   cv::Mat panel(top.rows + bottom.rows, std::max(top.cols, bottom.cols), CV_8UC3, cv::Scalar(255, 255, 255));
@@ -62,44 +87,73 @@ cv::Mat compare_panel(const Comparison& c, const std::string& vit_name, const st
   return panel;
 }
 
-cv::Mat receptive_field_plot(const Comparison& c, const std::string& vit_name, const std::string& cnn_name) {
-  const std::size_t layers = c.attention_distance.shape(0), heads = c.attention_distance.shape(1);
-  PlotSeries per_head{"ViT " + vit_name + ": mean attention distance, per head", {}, {},
-                      cv::Scalar(230, 160, 90), PlotSeries::Style::Dots};
-  PlotSeries per_layer{"ViT " + vit_name + ": mean attention distance, layer mean", {}, {},
-                       cv::Scalar(180, 90, 20), PlotSeries::Style::LineDots};
-  for (std::size_t l = 0; l < layers; ++l) {
-    const double x = static_cast<double>(l + 1) / static_cast<double>(layers);
-    double mean = 0;
-    for (std::size_t h = 0; h < heads; ++h) {
-      per_head.x.push_back(x);
-      per_head.y.push_back(c.attention_distance(l, h));
-      mean += c.attention_distance(l, h) / static_cast<double>(heads);
-    }
-    per_layer.x.push_back(x);
-    per_layer.y.push_back(mean);
-  }
-  int max_depth = 1;
-  for (const LayerReach& r : c.cnn_reach) max_depth = std::max(max_depth, r.depth);
-  PlotSeries theoretical{"CNN " + cnn_name + ": theoretical receptive field", {}, {},
-                         cv::Scalar(60, 60, 220), PlotSeries::Style::LineDots};
-  PlotSeries effective{"CNN " + cnn_name + ": effective receptive field (95% of gradient)", {}, {},
-                       cv::Scalar(60, 170, 60), PlotSeries::Style::LineDots};
-  for (const LayerReach& r : c.cnn_reach) {
-    if (r.op == CnnOp::Input) continue;
-    const double x = static_cast<double>(r.depth) / max_depth;
-    theoretical.x.push_back(x);
-    theoretical.y.push_back(r.theoretical_size);
-    if (std::isfinite(r.effective_size)) {
-      effective.x.push_back(x);
-      effective.y.push_back(r.effective_size);
+namespace {
+
+PlotSeries series_of(const std::string& label, const std::vector<double>& x, const CurveStat& curve, cv::Scalar color,
+                     PlotSeries::Style style, bool intervals) {
+  PlotSeries s{label, {}, {}, color, style, {}, {}};
+  for (std::size_t i = 0; i < x.size() && i < curve.mean.size(); ++i) {
+    if (!std::isfinite(curve.mean[i])) continue;
+    s.x.push_back(x[i]);
+    s.y.push_back(curve.mean[i]);
+    if (intervals) {
+      s.low.push_back(curve.low[i]);
+      s.high.push_back(curve.high[i]);
     }
   }
-  std::vector<PlotSeries> series = {per_head, per_layer, theoretical};
-  if (!effective.x.empty()) series.push_back(effective);
-  const std::string size = std::to_string(c.vit_view.shape(1)) + "x" + std::to_string(c.vit_view.shape(0));
-  return plot(series, {"How far each model sees, by depth", "relative depth (layer / number of layers)",
-                       "pixels (input " + size + ")", {960, 640}});
+  return s;
+}
+
+}  // namespace
+
+cv::Mat receptive_field_plot(const ReachCurves& r, const std::string& vit_name, const std::string& cnn_name,
+                             const std::string& input_size) {
+  const bool intervals = r.images > 1;
+  const std::string over = intervals ? " (mean, 95% interval over " + std::to_string(r.images) + " images)" : "";
+  const std::string vit = "ViT " + vit_name, cnn = "CNN " + cnn_name;
+  const cv::Scalar vit_dark(180, 90, 20), vit_light(230, 160, 90), cnn_dark(40, 140, 40), cnn_light(60, 60, 220);
+  using Style = PlotSeries::Style;
+
+  std::vector<PlotSeries> cumulative = {
+      series_of(vit + ": ERF side (95% of |gradient|), centre patch token", r.vit_depth, r.vit_erf_size, vit_dark,
+                Style::LineDots, intervals),
+      series_of(vit + ": ERF mean distance, centre patch token", r.vit_depth, r.vit_erf_distance, vit_light,
+                Style::LineDots, intervals),
+      series_of(cnn + ": ERF side (95% of |gradient|), centre unit", r.cnn_depth, r.cnn_erf_size, cnn_dark,
+                Style::LineDots, intervals),
+      series_of(cnn + ": ERF mean distance, centre unit", r.cnn_depth, r.cnn_erf_distance, cv::Scalar(120, 200, 120),
+                Style::LineDots, intervals),
+      series_of(cnn + ": theoretical receptive field side", r.cnn_depth, r.cnn_theoretical, cnn_light, Style::Line,
+                false),
+  };
+  std::vector<PlotSeries> one_hop;
+  if (!intervals) {
+    PlotSeries heads{vit + ": mean attention distance, per head", {}, {}, vit_light, Style::Dots, {}, {}};
+    for (std::size_t l = 0; l < r.vit_head_distance.size(); ++l)
+      for (double d : r.vit_head_distance[l]) {
+        heads.x.push_back(r.vit_depth[l]);
+        heads.y.push_back(d);
+      }
+    one_hop.push_back(heads);
+  }
+  one_hop.push_back(series_of(vit + ": mean attention distance, mean of heads", r.vit_depth, r.vit_attention_distance,
+                              vit_dark, Style::LineDots, intervals));
+  one_hop.push_back(series_of(cnn + ": kernel reach as a mean distance (uniform taps)", r.cnn_hop_depth, r.cnn_one_hop,
+                              cnn_dark, Style::Dots, false));
+  const cv::Mat left = plot(cumulative, {"Cumulative: how far a token / unit has seen after this depth" + std::string(intervals ? "" : ""),
+                                         "relative depth (block / blocks; convolutions / longest chain)",
+                                         "input pixels (" + input_size + " input)", {900, 620}});
+  const cv::Mat right = plot(one_hop, {"One hop: how far one block / layer reaches" + over,
+                                       "relative depth (block / blocks; convolutions / longest chain)",
+                                       "mean distance, input pixels", {900, 620}});
+  cv::Mat both;
+  cv::hconcat(left, right, both);
+  if (!intervals) return both;
+  cv::Mat titled(both.rows + 30, both.cols, CV_8UC3, cv::Scalar(255, 255, 255));
+  both.copyTo(titled(cv::Rect(0, 30, both.cols, both.rows)));
+  cv::putText(titled, "Receptive fields" + over, {16, 22}, cv::FONT_HERSHEY_SIMPLEX, 0.6, cv::Scalar(30, 30, 30), 1,
+              cv::LINE_AA);
+  return titled;
 }
 
 }  // namespace vitscope::render

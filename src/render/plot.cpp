@@ -56,6 +56,8 @@ cv::Mat plot(const std::vector<PlotSeries>& series, const PlotOptions& options) 
       x_hi = std::max(x_hi, s.x[i]);
       y_lo = std::min(y_lo, s.y[i]);
       y_hi = std::max(y_hi, s.y[i]);
+      if (i < s.low.size() && std::isfinite(s.low[i])) y_lo = std::min(y_lo, s.low[i]);
+      if (i < s.high.size() && std::isfinite(s.high[i])) y_hi = std::max(y_hi, s.high[i]);
     }
   if (!std::isfinite(x_lo)) x_lo = 0, x_hi = 1, y_hi = 1;
   const std::vector<double> xt = nice_ticks(x_lo, x_hi), yt = nice_ticks(y_lo, y_hi);
@@ -92,6 +94,13 @@ cv::Mat plot(const std::vector<PlotSeries>& series, const PlotOptions& options) 
 
   for (const PlotSeries& s : series) {
     const std::size_t n = std::min(s.x.size(), s.y.size());
+    for (std::size_t i = 0; i < n && i < s.low.size() && i < s.high.size(); ++i) {
+      if (!std::isfinite(s.low[i]) || !std::isfinite(s.high[i])) continue;
+      const int x = px(s.x[i]), lo = py(s.low[i]), hi = py(s.high[i]);
+      cv::line(img, {x, lo}, {x, hi}, s.color, 1, cv::LINE_AA);
+      cv::line(img, {x - 4, lo}, {x + 4, lo}, s.color, 1, cv::LINE_AA);
+      cv::line(img, {x - 4, hi}, {x + 4, hi}, s.color, 1, cv::LINE_AA);
+    }
     if (s.style != PlotSeries::Style::Dots)
       for (std::size_t i = 1; i < n; ++i)
         cv::line(img, {px(s.x[i - 1]), py(s.y[i - 1])}, {px(s.x[i]), py(s.y[i])}, s.color, 2, cv::LINE_AA);

@@ -32,6 +32,7 @@ struct PlotSeries {
   std::vector<double> x, y;
   cv::Scalar color;  // BGR
   Style style = Style::LineDots;
+  std::vector<double> low, high;  // optional: an interval around each y, drawn as an error bar
 };
 
 struct PlotOptions {

@@ -10,6 +10,8 @@ $py scripts/golden/gen_vit_variants.py         # those ViTs with forward options
 $py scripts/golden/gen_preprocess.py           # PIL resampling and torchvision preprocessing
 $py scripts/golden/gen_images.py               # small image fixtures: formats, EXIF, bit depths
 $py scripts/golden/gen_vit_maps.py             # attention rollout and distance from those cases
+$py scripts/golden/gen_vit_gradients.py        # autograd: input / attention gradients, Chefer maps,
+                                               # and DeiT-Tiny's token input gradients (needs ../shared)
 $py scripts/golden/gen_cnn_cases.py            # random MobileNet v1 (Keras) and ResNets (torchvision)
 $py scripts/golden/gen_imagenet_reference.py   # real DeiT-Tiny on ../shared/images (needs ../shared)
 $py scripts/golden/gen_imagenet_reference_mobilenet.py  # real MobileNet v1 0.75 on the same photos

@@ -28,5 +28,6 @@ Subcommand add_validate_command(CLI::App& app);
 Subcommand add_batch_command(CLI::App& app);
 Subcommand add_merge_command(CLI::App& app);
 Subcommand add_probe_command(CLI::App& app);
+Subcommand add_faithfulness_command(CLI::App& app);
 
 }  // namespace vitscope::cli

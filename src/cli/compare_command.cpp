@@ -36,7 +36,7 @@ struct CompareCommandOptions {
   bool no_erf = false;
   bool summary = false;
   std::string maps = "rollout,grad-rollout,cam,grad-cam";
-  std::string gradcam_layer;  // empty: the CNN's pooled features
+  std::string gradcam_layer;  // empty: default_gradcam_layer()
   std::uint64_t seed = 0;
   std::string out = "compare_out";
   std::vector<std::string> paths;
@@ -325,7 +325,7 @@ Subcommand add_compare_command(CLI::App& app) {
                   "Maps to draw, comma-separated: raw-attention, rollout, grad-rollout, input-x-gradient (ViT); "
                   "cam, grad-cam (CNN); random, gaussian (baselines)")
       ->capture_default_str();
-  cmd->add_option("--gradcam-layer", o->gradcam_layer, "CNN layer of Grad-CAM (default: the pooled features)");
+  cmd->add_option("--gradcam-layer", o->gradcam_layer, "CNN layer of Grad-CAM (default: the last layer on the 16-pixel patch grid, conv_pw_11 for MobileNet v1)");
   cmd->add_option("--seed", o->seed, "Seed of the random baseline map")->capture_default_str();
   cmd->add_flag("--summary", o->summary,
                 "Also write summary/receptive_fields.png and summary/summary.json: each receptive-field curve's "

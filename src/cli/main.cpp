@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
       cli::add_batch_command(app),
       cli::add_merge_command(app),
       cli::add_probe_command(app),
+      cli::add_faithfulness_command(app),
   };
   try {
     app.parse(argc, argv);

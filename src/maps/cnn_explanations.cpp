@@ -7,6 +7,22 @@
 
 namespace vitscope {
 
+int default_gradcam_layer(const CnnModel& model, int height, int width) {
+  const std::vector<ReceptiveField> fields = theoretical_receptive_fields(model, height, width);
+  const std::vector<CnnLayer>& layers = model.layers();
+  // A layer every later layer's path goes through: no later layer reads one before it (a residual
+  // block's inner layers are bypassed by its skip connection).
+  auto is_cut = [&](int layer) {
+    for (std::size_t later = static_cast<std::size_t>(layer) + 1; later < layers.size(); ++later)
+      for (int input : layers[later].inputs)
+        if (input < layer) return false;
+    return true;
+  };
+  for (int layer = model.feature_layer(); layer >= 1; --layer)
+    if (fields[static_cast<std::size_t>(layer)].jump == 16 && is_cut(layer)) return layer;
+  return model.feature_layer();
+}
+
 xt::xtensor<float, 2> grad_cam(const CnnModel::LayerGradient& layer) {
   const std::size_t h = layer.activation.shape(0), w = layer.activation.shape(1), C = layer.activation.shape(2);
   std::vector<double> alpha(C, 0.0);
@@ -25,12 +41,15 @@ xt::xtensor<float, 2> grad_cam(const CnnModel::LayerGradient& layer) {
 xt::xtensor<float, 2> cnn_explanation(ExplanationMethod method, const CnnModel& model, Session& session,
                                       const xt::xtensor<float, 3>& image, int class_index,
                                       const ExplanationOptions& options) {
-  const int grid_h = static_cast<int>(image.shape(1)) / 16, grid_w = static_cast<int>(image.shape(2)) / 16;
+  constexpr int kPatch = 16;  // the baselines' grid: the patches the perturbation tests remove
+  const int grid_h = static_cast<int>(image.shape(1)) / kPatch, grid_w = static_cast<int>(image.shape(2)) / kPatch;
   switch (method) {
     case ExplanationMethod::Cam:
       return class_activation_map(model, session, image, class_index).map;
     case ExplanationMethod::GradCam: {
-      const int layer = options.gradcam_layer < 0 ? model.feature_layer() : options.gradcam_layer;
+      const int layer = options.gradcam_layer >= 0
+                            ? options.gradcam_layer
+                            : default_gradcam_layer(model, static_cast<int>(image.shape(1)), static_cast<int>(image.shape(2)));
       return grad_cam(model.class_gradient(image, class_index, layer, session));
     }
     case ExplanationMethod::Random:

@@ -89,7 +89,7 @@ void compare_vit(const VitModel& vit, const VitBackprop* backprop, Session& sess
     } else if (m == ExplanationMethod::RawAttention) {
       c.vit_maps.push_back({m, xt::mean(class_token_attention(attention, depth - 1, 0, layout), {0})});
     } else {
-      if (!backprop)
+      if (!backprop && m != ExplanationMethod::Random && m != ExplanationMethod::Gaussian)
         throw ConfigError(std::string(explanation_method_info(m).name) + ": needs the ViT's gradients (an fp32 model)");
       c.vit_maps.push_back({m, vit_explanation(m, vit, evidence, options.explanation)});
     }

@@ -47,13 +47,9 @@ void zero_patch(xt::xtensor<float, 3>& image, int patch, int P) {
     for (int y = y0; y < y0 + P; ++y) std::fill_n(&image(c, y, x0), P, 0.0f);
 }
 
-// A separable Gaussian blur with zero padding, per channel (RISE's substrate for insertion).
-xt::xtensor<float, 3> gaussian_blur(const xt::xtensor<float, 3>& image, int size, double sigma) {
-  std::vector<double> k(static_cast<std::size_t>(size));
-  const int r = size / 2;
-  double sum = 0;
-  for (int i = 0; i < size; ++i) sum += k[i] = std::exp(-0.5 * (i - r) * (i - r) / (sigma * sigma));
-  for (double& v : k) v /= sum;
+// The image convolved per channel with the outer product of `kernel`, zero padding.
+xt::xtensor<float, 3> separable_blur(const xt::xtensor<float, 3>& image, const std::vector<double>& k) {
+  const int size = static_cast<int>(k.size()), r = size / 2;
   const int C = static_cast<int>(image.shape(0)), H = static_cast<int>(image.shape(1)), W = static_cast<int>(image.shape(2));
   xt::xtensor<float, 3> rows = xt::zeros<float>(image.shape()), out = xt::zeros<float>(image.shape());
   for (int c = 0; c < C; ++c)
@@ -121,7 +117,7 @@ PerturbationBase perturbation_base(const ImageClassifier& model, Session& sessio
                                    const PerturbationProtocol& protocol) {
   PerturbationBase base;
   base.image = image;
-  base.blurred = gaussian_blur(image, protocol.blur_size, protocol.blur_sigma);
+  base.blurred = separable_blur(image, rise_blur_kernel(protocol.blur_size, protocol.blur_sigma));
   BatchRunner runner(model, session, image, protocol.batch);
   runner.add(image);
   runner.add(xt::zeros<float>(image.shape()));
@@ -135,15 +131,41 @@ PerturbationBase perturbation_base(const ImageClassifier& model, Session& sessio
   return base;
 }
 
-std::vector<int> patches_by_relevance(const xt::xtensor<float, 2>& relevance, bool most_relevant_first) {
-  std::vector<int> order(relevance.size());
+std::vector<int> patches_by_relevance(const xt::xtensor<float, 2>& relevance, bool most_relevant_first,
+                                      std::uint64_t tie_seed) {
+  const std::size_t n = relevance.size();
+  std::vector<int> order(n), tie_rank(n);
   std::iota(order.begin(), order.end(), 0);
-  const float* r = relevance.data();
-  if (most_relevant_first)
-    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return r[a] > r[b]; });
-  else
-    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return r[a] < r[b]; });
+  std::iota(tie_rank.begin(), tie_rank.end(), 0);
+  std::mt19937_64 rng(tie_seed);
+  for (std::size_t i = n; i > 1; --i) std::swap(tie_rank[i - 1], tie_rank[rng() % i]);  // Fisher–Yates, portable
+  std::vector<double> r(n);
+  for (std::size_t i = 0; i < n; ++i) r[i] = std::isnan(relevance.data()[i]) ? -INFINITY : relevance.data()[i];
+  std::sort(order.begin(), order.end(), [&](int a, int b) {
+    if (r[a] != r[b]) return most_relevant_first ? r[a] > r[b] : r[a] < r[b];
+    return tie_rank[a] < tie_rank[b];
+  });
   return order;
+}
+
+std::vector<double> rise_blur_kernel(int size, double sigma) {
+  // scipy.ndimage.gaussian_filter1d of a delta: weights w[j], |j| ≤ round(4σ), normalised; each
+  // tap reads the input at i + j, reflected about the outer edges (… c b a | a b c … | … c b a).
+  const int radius = static_cast<int>(4 * sigma + 0.5), middle = size / 2;
+  std::vector<double> w(static_cast<std::size_t>(2 * radius + 1));
+  double sum = 0;
+  for (int j = -radius; j <= radius; ++j) sum += w[j + radius] = std::exp(-0.5 * j * j / (sigma * sigma));
+  for (double& v : w) v /= sum;
+  auto reflect = [size](int p) {
+    const int period = 2 * size;
+    p = ((p % period) + period) % period;
+    return p < size ? p : period - 1 - p;
+  };
+  std::vector<double> kernel(static_cast<std::size_t>(size), 0.0);
+  for (int i = 0; i < size; ++i)
+    for (int j = -radius; j <= radius; ++j)
+      if (reflect(i + j) == middle) kernel[i] += w[j + radius];
+  return kernel;
 }
 
 double perturbation_auc(const std::vector<double>& fractions, const std::vector<double>& y) {
@@ -164,8 +186,11 @@ PerturbationCurves perturbation_curves(const ImageClassifier& model, Session& se
   if (static_cast<int>(relevance.shape(0)) != gh || static_cast<int>(relevance.shape(1)) != gw)
     throw ConfigError("perturbation: a " + std::to_string(relevance.shape(0)) + "x" + std::to_string(relevance.shape(1)) +
                       " relevance map for a " + std::to_string(gh) + "x" + std::to_string(gw) + " patch grid");
+  if (protocol.fractions.empty() || protocol.fractions.front() != 0.0)
+    throw ConfigError("perturbation: the fractions must start at 0");
   const int N = gh * gw;
-  const std::vector<int> most = patches_by_relevance(relevance, true), least = patches_by_relevance(relevance, false);
+  const std::vector<int> most = patches_by_relevance(relevance, true, base.tie_seed),
+                         least = patches_by_relevance(relevance, false, base.tie_seed);
   const int step = protocol.patches_per_step, steps = (N + step - 1) / step;
   auto removed_count = [&](double fraction) { return static_cast<int>(std::floor(fraction * N + 1e-9)); };
 

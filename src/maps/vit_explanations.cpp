@@ -76,6 +76,14 @@ xt::xtensor<float, 2> input_times_gradient(const xt::xtensor<float, 3>& image, c
 
 xt::xtensor<float, 2> vit_explanation(ExplanationMethod method, const VitModel& model, const VitEvidence& e,
                                       const ExplanationOptions& options) {
+  if (method == ExplanationMethod::Random || method == ExplanationMethod::Gaussian) {
+    const int P = model.config().patch_size;
+    const int gh = static_cast<int>(e.image->shape(1)) / P, gw = static_cast<int>(e.image->shape(2)) / P;
+    return method == ExplanationMethod::Random
+               ? random_map(gh, gw, options.seed + static_cast<std::uint64_t>(options.image_index))
+               : gaussian_map(gh, gw);
+  }
+  if (!e.tape) throw ConfigError("explanation: the attention methods need the image's forward tape");
   const VitTape& tape = *e.tape;
   const TokenLayout layout = token_layout(model, tape.height, tape.width);
   auto need_gradient = [&] {
@@ -97,9 +105,7 @@ xt::xtensor<float, 2> vit_explanation(ExplanationMethod method, const VitModel& 
     case ExplanationMethod::InputGradient:
       return input_times_gradient(*e.image, need_gradient()->image, layout.patch_size);
     case ExplanationMethod::Random:
-      return random_map(layout.grid_h, layout.grid_w, options.seed + static_cast<std::uint64_t>(options.image_index));
     case ExplanationMethod::Gaussian:
-      return gaussian_map(layout.grid_h, layout.grid_w);
     case ExplanationMethod::Cam:
     case ExplanationMethod::GradCam:
       break;

@@ -113,6 +113,9 @@ void CnnModel::propagate(int top, int stop, Workspace& ws, ThreadPool* pool) con
 
 CnnModel::LayerGradient CnnModel::class_gradient(const xt::xtensor<float, 3>& image, int class_index,
                                                  int layer, Session& session) const {
+  if (image.shape(0) != 3)
+    throw ConfigError("image of shape [" + std::to_string(image.shape(0)) + "," + std::to_string(image.shape(1)) +
+                      "," + std::to_string(image.shape(2)) + "]: expected [3,height,width]");
   if (class_index < 0 || class_index >= num_classes())
     throw ConfigError("class " + std::to_string(class_index) + " is out of range (the model has " +
                       std::to_string(num_classes()) + " classes)");

@@ -88,7 +88,7 @@ TEST_CASE("compare writes the panel, the receptive-field plot and compare.json",
   const auto& cnn_maps = j.at("cnn").at("maps");
   REQUIRE(cnn_maps.size() == 2);
   CHECK(cnn_maps[1].at("method") == "grad-cam");
-  CHECK(cnn_maps[1].at("values").size() == 7);
+  CHECK(cnn_maps[1].at("values").size() == 14);  // conv_pw_11, on the ViT's patch grid
   // The plot's numbers: every curve of both panels.
   const auto& curves = j.at("receptive_fields");
   CHECK(curves.at("vit").at("erf_size_95_px").size() == 12);

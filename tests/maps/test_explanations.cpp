@@ -88,7 +88,9 @@ TEST_CASE("Grad-CAM at the pooled features is CAM / (h*w); the class gradient ma
   const xt::xtensor<float, 3> image = image_of(input, 0);
   const xt::xtensor<float, 3> gradcam = c.tensor<3>("gradcam");
   const int k = c.top1()[0];
-  const xt::xtensor<float, 2> map = cnn_explanation(ExplanationMethod::GradCam, *model, session, image, k, {});
+  ExplanationOptions at_features;
+  at_features.gradcam_layer = model->feature_layer();
+  const xt::xtensor<float, 2> map = cnn_explanation(ExplanationMethod::GradCam, *model, session, image, k, at_features);
   double top = 0, worst = 0;
   for (std::size_t y = 0; y < map.shape(0); ++y)
     for (std::size_t x = 0; x < map.shape(1); ++x) {

@@ -37,7 +37,7 @@ ExplanationMethod parse_explanation_method(const std::string& name);  // ConfigE
 
 struct ExplanationOptions {
   RolloutOptions rollout;      // for Rollout
-  int gradcam_layer = -1;      // Grad-CAM's layer (index into the CNN's layers); -1: the pooled features
+  int gradcam_layer = -1;      // Grad-CAM's layer (index into the CNN's layers); -1: default_gradcam_layer()
   std::uint64_t seed = 0;      // Random: the map of image i is drawn with seed + i
   int image_index = 0;
 };
@@ -75,6 +75,12 @@ xt::xtensor<float, 2> gradient_weighted_rollout(const VitTape& tape, const VitGr
 // each patch carries (signed), [grid_h, grid_w].
 xt::xtensor<float, 2> input_times_gradient(const xt::xtensor<float, 3>& image, const xt::xtensor<float, 3>& gradient,
                                            int patch_size);
+
+// Grad-CAM's default layer: the last one (up to the pooled features) whose units are 16 input
+// pixels apart, i.e. on a ViT/16's patch grid (MobileNet v1: conv_pw_11; a ResNet: the end of
+// layer3); the pooled features when there is none. At the pooled features Grad-CAM is the CAM
+// divided by h·w, so it would add nothing to the CAM.
+int default_gradcam_layer(const CnnModel& model, int height, int width);
 
 // Grad-CAM: ReLU(Σ_c α_c · A[y, x, c]) with α_c the mean over positions of ∂logit/∂A[·, ·, c].
 xt::xtensor<float, 2> grad_cam(const CnnModel::LayerGradient& layer);

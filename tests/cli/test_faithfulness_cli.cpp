@@ -1,0 +1,88 @@
+// End-to-end tests of `vitscope faithfulness` with the real DeiT-Tiny and MobileNet: the table,
+// the JSON the issue of the scoreboard names (one object per model and method, AUCs, intervals,
+// curves), the plot, error rows for bad images and option errors.
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+
+#include "cli/cli_runner.hpp"
+#include "models/test_helpers.hpp"
+
+using namespace vitscope::testing;
+namespace fs = std::filesystem;
+using Catch::Matchers::Contains;
+
+namespace {
+
+const std::string kSamples = std::string(VITSCOPE_REPO_DIR) + "/samples";
+
+std::string model_args() {
+  return "--vit " + quote(shared_path("models/deit_tiny_patch16_224.safetensors")) + " --cnn " +
+         quote(shared_path("models/mobilenet_v1_0.75_224.safetensors"));
+}
+
+}  // namespace
+
+TEST_CASE("faithfulness scores each map, with error rows for bad images", "[cli][faithfulness]") {
+  const fs::path in = fresh_dir("faithfulness_in"), out = fresh_dir("faithfulness_out");
+  fs::copy_file(kSamples + "/coffee.png", in / "coffee.png");
+  fs::copy_file(kSamples + "/rocket.jpg", in / "rocket.jpg");
+  std::ofstream(in / "broken.jpg") << "not a jpeg";
+  const fs::path json_file = out / "scores.json", plot_file = out / "curves.png";
+  const RunResult run = run_vitscope("faithfulness " + model_args() + " --methods rollout,grad-rollout,random,cam --json " +
+                                     quote(json_file.string()) + " --plot " + quote(plot_file.string()) + " " +
+                                     quote(in.string()));
+  INFO(run.out << run.err);
+  CHECK(run.status == 1);  // the broken file
+  CHECK_THAT(run.err, Contains("broken.jpg"));
+  CHECK_THAT(run.out, Contains("on 2 images"));
+  CHECK_THAT(run.out, Contains("grad-rollout"));
+  REQUIRE(!cv::imread(plot_file.string()).empty());
+
+  std::ifstream in_json(json_file);
+  const auto j = nlohmann::json::parse(in_json);
+  CHECK(j.at("images") == 2);
+  CHECK(j.at("failed") == 1);
+  const auto& results = j.at("results");
+  // ViT: rollout, grad-rollout, random; CNN: random, cam (the baseline scored for both).
+  REQUIRE(results.size() == 5);
+  int vit = 0, cnn = 0;
+  for (const auto& r : results) {
+    INFO(r.dump());
+    (r.at("family") == "ViT" ? vit : cnn)++;
+    for (const char* auc : {"positive_auc", "negative_auc"}) {
+      const double v = r.at(auc);
+      CHECK(v >= 0);
+      CHECK(v <= 90);  // 100 · area over fractions 0 … 0.9
+      CHECK(r.at(std::string(auc) + "_interval")[0].get<double>() <= v);
+      CHECK(r.at(std::string(auc) + "_interval")[1].get<double>() >= v);
+    }
+    for (const char* auc : {"deletion_auc", "insertion_auc"}) {
+      const double v = r.at(auc);
+      CHECK(v >= 0);
+      CHECK(v <= 1);
+    }
+    CHECK(r.at("curves").at("positive").size() == 10);
+    CHECK(r.at("curves").at("positive")[0] == 1.0);  // nothing removed: the top-1 holds
+    CHECK(r.at("curves").at("deletion").size() == 29);
+    CHECK(r.at("images") == 2);
+  }
+  CHECK(vit == 3);
+  CHECK(cnn == 2);
+  CHECK(results[0].at("model") == "deit_tiny_patch16_224");
+  CHECK(results[1].at("versus_reference").at("method") == "rollout");
+}
+
+TEST_CASE("faithfulness: a model without attention as --vit, and unknown methods, are option errors",
+          "[cli][faithfulness]") {
+  const std::string photo = quote(kSamples + "/coffee.png");
+  const RunResult cnn_as_vit = run_vitscope("faithfulness --vit " + quote(shared_path("models/mobilenet_v1_0.75_224.safetensors")) +
+                                            " " + photo);
+  CHECK(cnn_as_vit.status == 2);
+  CHECK_THAT(cnn_as_vit.err, Contains("not a Vision Transformer"));
+  const RunResult unknown = run_vitscope("faithfulness " + model_args() + " --methods rollout,lrp " + photo);
+  CHECK(unknown.status == 2);
+  CHECK_THAT(unknown.err, Contains("unknown map method 'lrp'"));
+}

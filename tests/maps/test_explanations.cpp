@@ -185,3 +185,18 @@ TEST_CASE("DeiT-Tiny effective receptive fields agree with autograd (class token
     CHECK(ours[0].spread.sigma == Approx(expected.sigma).epsilon(1e-4));
   }
 }
+
+TEST_CASE("Grad-CAM's default layer: the last layer on the 16-pixel grid that no skip connection bypasses",
+          "[maps][explanations][cnn]") {
+  Session session;
+  {
+    auto model = open_cnn_case("mobilenet_v1").load(nullptr);
+    CHECK(model->layers()[default_gradcam_layer(*model, 224, 224)].name == "conv_pw_11");
+  }
+  // Bottleneck ResNet: the stride sits on conv2, so layer4.0.conv1 is still at 16 pixels, but the
+  // downsample branch bypasses it; the end of layer3 is the answer.
+  auto bottleneck = open_cnn_case("resnet_bottleneck").load(nullptr);
+  CHECK(bottleneck->layers()[default_gradcam_layer(*bottleneck, 224, 224)].name == "layer3.0");
+  auto basic = open_cnn_case("resnet18").load(nullptr);
+  CHECK(basic->layers()[default_gradcam_layer(*basic, 224, 224)].name == "layer3.1");
+}

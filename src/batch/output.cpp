@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <vector>
@@ -33,6 +34,7 @@ void sync_directory_of(const std::string& path) {
 class RecordSplitter {
  public:
   explicit RecordSplitter(ResultFormat format) : csv_(format == ResultFormat::Csv) {}
+  const std::string& pending() const { return pending_; }  // the bytes after the last record
   // Appends bytes; calls on_record(text) for each record completed by them.
   template <class OnRecord>
   void feed(const char* data, std::size_t size, OnRecord on_record) {
@@ -52,6 +54,49 @@ class RecordSplitter {
   bool quoted_ = false;
   std::string pending_;
 };
+
+// The bytes after the last whole record must be the start of one record as a run writes it (the
+// run was interrupted mid-write): a prefix of the CSV header, or of a row, never whole rows after
+// an unterminated quote, nor another file's text. Anything else is refused, naming its line.
+void check_partial_record(const std::string& path, ResultFormat format, const std::string& tail,
+                          const ResultFileScan& scan, std::uint64_t lines_before) {
+  if (tail.empty()) return;
+  const std::string where = path + ": line " + std::to_string(lines_before + 1) + ": ";
+  auto starts_like = [&](const std::string& start) {
+    const std::size_t n = std::min(tail.size(), start.size());
+    return tail.compare(0, n, start, 0, n) == 0;
+  };
+  if (format == ResultFormat::Jsonl) {
+    if (!starts_like("{\"path\":"))
+      throw OutputError(where + "not a vitscope result row (a result file's rows start with {\"path\":)");
+    return;
+  }
+  if (scan.header.empty()) {
+    if (!starts_like(kCsvHeaderStart))
+      throw OutputError(path + ": not a vitscope result file (the CSV header does not start with " +
+                        kCsvHeaderStart + ")");
+    return;
+  }
+  // A quoted field may hold newlines, so the tail may span lines; but a line after its first that
+  // is a whole result row by itself means an unterminated quote swallowed rows.
+  std::size_t start = tail.find('\n');
+  while (start != std::string::npos) {
+    const std::size_t end = tail.find('\n', start + 1);
+    const std::string line = tail.substr(start + 1, end == std::string::npos ? std::string::npos : end - start);
+    try {
+      if (end != std::string::npos) {
+        parse_stored_row(format, line, scan.csv_columns);
+        throw OutputError(where + "a record whose quote never closes runs over the rows after it; fix or "
+                          "remove that line (--resume cuts off only a partial last record)");
+      }
+    } catch (const OutputError&) {
+      throw;
+    } catch (const std::exception&) {
+      // not a row by itself: a continuation of the quoted field
+    }
+    start = end;
+  }
+}
 
 }  // namespace
 
@@ -73,9 +118,10 @@ ResultFileScan scan_result_file(const std::string& path, ResultFormat format,
   scan.exists = true;
 
   RecordSplitter splitter(format);
-  std::uint64_t record_number = 0;
+  std::uint64_t record_number = 0, lines = 0;
   auto on_record = [&](const std::string& record) {
     ++record_number;
+    lines += static_cast<std::uint64_t>(std::count(record.begin(), record.end(), '\n'));
     if (format == ResultFormat::Csv && record_number == 1) {
       if (record.compare(0, sizeof kCsvHeaderStart - 1, kCsvHeaderStart) != 0)
         throw OutputError(path + ": not a vitscope result file (the CSV header does not start with " +
@@ -106,6 +152,7 @@ ResultFileScan scan_result_file(const std::string& path, ResultFormat format,
     scan.file_bytes += static_cast<std::uint64_t>(got);
     splitter.feed(buffer.data(), static_cast<std::size_t>(got), on_record);
   }
+  check_partial_record(path, format, splitter.pending(), scan, lines);
   return scan;
 }
 

@@ -62,6 +62,19 @@ OpenedResults open_results(const std::string& path, const ResultExpectations& ex
   opened.writer = std::make_unique<ResultFileWriter>(path, ResultFileWriter::Mode::Append);
   opened.previous = read_previous_results(path, expect);
   const ResultFileScan& scan = opened.previous.scan;
+  if (expect.settings) {
+    if (scan.rows > 0) {
+      const std::optional<RunSettings> in_file = read_settings(path);
+      if (!in_file)
+        throw OutputError(path + ": has no " + settings_path(path) + " beside it, so the weights, precision and "
+                          "preprocessing of its rows are unknown; give another --out");
+      const std::string difference = settings_difference(*in_file, *expect.settings);
+      if (!difference.empty())
+        throw OutputError(path + ": written with other settings (" + difference + "); give another --out");
+    } else {
+      write_settings(path, *expect.settings);
+    }
+  }
   const ResultFormat format = expect.format.format();
   const std::string header = expect.format.header();
   if (opened.previous.error_rows > 0) {

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "vitscope/core/error.hpp"
+#include "vitscope/core/json_path.hpp"
 
 namespace vitscope::batch {
 namespace {
@@ -39,7 +40,7 @@ std::string csv_record(const BatchRow& row, int topk) {
 
 std::string json_record(const BatchRow& row) {
   nlohmann::ordered_json j;
-  j["path"] = row.path;
+  put_path(j, "path", row.path);  // and path_bytes, exact, when the name is not UTF-8
   j["status"] = row.error.empty() ? "ok" : "error";
   j["error"] = row.error;
   j["model"] = row.model;
@@ -55,7 +56,7 @@ std::string json_record(const BatchRow& row) {
   j["classes"] = std::move(classes);
   j["labels"] = std::move(labels);
   j["probabilities"] = std::move(probabilities);
-  // Invalid UTF-8 in a path is replaced rather than thrown on: the row must still be written.
+  // Other fields (an error naming the file) may hold invalid UTF-8 too: replaced, never thrown on.
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + '\n';
 }
 
@@ -78,7 +79,7 @@ StoredRow parse_csv_row(const std::string& record, std::size_t columns) {
 StoredRow parse_json_row(const std::string& record) {
   const nlohmann::json j = nlohmann::json::parse(record);  // parse_error carries the position
   StoredRow row;
-  row.path = j.at("path").get<std::string>();
+  row.path = get_path(j, "path");
   const std::string status = j.at("status").get<std::string>();
   if (status != "ok" && status != "error")
     throw std::runtime_error("status is \"" + status + "\", not ok or error");
@@ -96,11 +97,7 @@ ResultFormat result_format_of(const std::string& path) {
   throw ConfigError(path + ": the result file must be named *.csv or *.jsonl");
 }
 
-std::string stored_path(ResultFormat format, const std::string& path) {
-  if (format == ResultFormat::Csv) return path;
-  const std::string dumped = nlohmann::json(path).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  return nlohmann::json::parse(dumped).get<std::string>();
-}
+std::string stored_path(ResultFormat, const std::string& path) { return path; }
 
 std::string RowFormat::header() const {
   if (format_ == ResultFormat::Jsonl) return "";

@@ -102,6 +102,7 @@ int run_batch(const BatchOptions& options) {
   LoadedModel loaded = load_model(options.model);
   expect.model = loaded.model->spec().name;
   expect.predictions = static_cast<std::size_t>(std::min(options.topk, loaded.model->num_classes()));
+  expect.settings = settings_of(loaded.model->spec(), static_cast<int>(*expect.predictions));
   OpenedResults results = open_results(options.out, expect);
   std::size_t discovered = 0;
   const std::vector<std::string> paths =

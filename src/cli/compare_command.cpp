@@ -12,6 +12,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/model_options.hpp"
+#include "vitscope/core/json_path.hpp"
 #include "vitscope/maps/compare.hpp"
 #include "vitscope/models/vit_backprop.hpp"
 #include "vitscope/render/compare_figures.hpp"
@@ -272,10 +273,10 @@ int run_compare(const CompareCommandOptions& options) {
       render::write_png(plot.string(), render::receptive_field_plot(curves, vit_name, cnn_name, input_size(c)));
       json j = comparison_json(c, vit_name, cnn_name, compare);
       j["receptive_fields"] = reach_json(curves);
-      j["image"] = inputs[i];
+      put_path(j, "image", inputs[i]);
       j["files"] = {panel.string(), plot.string(), report.string()};
       std::ofstream out(report);
-      out << j.dump(2) << '\n';
+      out << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
       if (!out) throw ConfigError(report.string() + ": cannot write");
       print_summary(inputs[i], c, vit_name, cnn_name, dirs[i], compare);
     } catch (const ImageError& e) {

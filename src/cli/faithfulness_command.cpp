@@ -144,7 +144,7 @@ int run_faithfulness(const FaithfulnessOptions& options) {
   report["seconds"] = {{"vit", vit_run.seconds}, {"cnn", cnn_run.seconds}};
   if (!options.json.empty()) {
     std::ofstream out(options.json);
-    out << report.dump(2) << '\n';
+    out << report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
     if (!out) throw ConfigError(options.json + ": cannot write");
   }
   if (!options.plot.empty()) write_faithfulness_plot(options.plot, rows, protocol);

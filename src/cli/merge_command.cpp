@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <optional>
 #include <filesystem>
 #include <iostream>
 #include <set>
@@ -10,6 +11,7 @@
 
 #include "vitscope/batch/inputs.hpp"
 #include "vitscope/batch/output.hpp"
+#include "vitscope/batch/settings.hpp"
 #include "cli/commands.hpp"
 #include "vitscope/core/error.hpp"
 
@@ -75,6 +77,28 @@ int run_merge(const MergeOptions& options) {
                 << "interrupted; --resume completes it)\n";
   }
 
+  // The shards' settings (weights, precision, preprocessing) must agree; the merged file gets them.
+  std::optional<RunSettings> settings;
+  std::vector<std::string> without_settings;
+  for (const std::string& input : options.inputs) {
+    const std::optional<RunSettings> s = read_settings(input);
+    if (!s) {
+      without_settings.push_back(input);
+      continue;
+    }
+    if (!settings) {
+      settings = s;
+    } else if (const std::string difference = settings_difference(*settings, *s); !difference.empty()) {
+      throw ConfigError(input + ": written with other settings than the files before it (" + difference + ")");
+    }
+  }
+  if (settings && !without_settings.empty())
+    throw ConfigError(without_settings.front() + ": has no " + settings_path(without_settings.front()) +
+                      " beside it while other inputs have theirs: its settings cannot be checked");
+  if (!settings)
+    std::cerr << "vitscope: warning: no input has a settings file beside it; the weights, precision and "
+                 "preprocessing of the rows are not checked\n";
+
   bool consistent = true;
   if (!duplicates.empty()) {
     report("paths have more than one row:", duplicates);
@@ -124,6 +148,7 @@ int run_merge(const MergeOptions& options) {
       if (chunk.size() >= (1u << 20)) writer.append(chunk), chunk.clear();
     }
     writer.append(chunk);
+    if (settings) write_settings(options.out, *settings);
     writer.rename_to(options.out);
   } catch (...) {
     ::unlink(temporary.c_str());

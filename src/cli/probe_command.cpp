@@ -175,7 +175,7 @@ int run_probe(const ProbeOptions& options) {
   report["seconds"] = seconds;
   if (!options.json_path.empty()) {
     std::ofstream out(options.json_path);
-    out << report.dump(2) << '\n';
+    out << report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
     if (!out) throw ConfigError(options.json_path + ": cannot write");
   }
   return failed > 0 ? kExitSomeInputsFailed : kExitOk;

@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "vitscope/core/json_path.hpp"
+
 namespace vitscope::cli {
 
 using batch::csv_field;
@@ -40,13 +42,13 @@ class JsonWriter : public ResultWriter {
   JsonWriter(std::ostream& out, std::string model, int topk)
       : out_(out), model_(std::move(model)), topk_(topk) {}
   void begin() override {
-    out_ << "{\"model\":" << nlohmann::json(model_).dump() << ",\"topk\":" << topk_
+    out_ << "{\"model\":" << nlohmann::json(model_).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << ",\"topk\":" << topk_
          << ",\"results\":[\n";
     out_.flush();
   }
   void write(const ResultRow& row) override {
     nlohmann::json j;
-    j["path"] = row.path;
+    put_path(j, "path", row.path);  // exact bytes in path_bytes when not UTF-8
     j["status"] = row.ok() ? "ok" : "error";
     if (row.ok()) {
       j["predictions"] = nlohmann::json::array();
@@ -59,7 +61,8 @@ class JsonWriter : public ResultWriter {
     } else {
       j["error"] = row.error;
     }
-    out_ << (first_ ? "" : ",\n") << j.dump();
+    // Other strings (an error naming the file) may hold its bytes too: replaced, never thrown on.
+    out_ << (first_ ? "" : ",\n") << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     first_ = false;
     out_.flush();
   }

@@ -89,7 +89,7 @@ int run_validate(const ValidateOptions& options) {
         {"top1", counts.top1}, {"top5", counts.top5}, {"top1_accuracy", counts.top1_accuracy()},
         {"top5_accuracy", counts.top5_accuracy()}, {"per_class", per_class}, {"most_confused", confused}};
     std::ofstream out(options.json_path);
-    out << report.dump(2) << '\n';
+    out << report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
     if (!out) throw ConfigError(options.json_path + ": cannot write");
   }
   return counts.failed > 0 ? kExitSomeInputsFailed : kExitOk;

@@ -1,7 +1,9 @@
 #pragma once
 // Starting or resuming a result file. A run appends to it; --resume skips the inputs that already
 // have an ok row, drops the error rows of earlier runs (those inputs are tried again) and cuts off a
-// partial last record, so a completed resumed file holds each input once.
+// partial last record that an interrupted run left, so a completed resumed file holds each input
+// once. It changes nothing else: a file that is not a result file, a record it cannot parse, or
+// rows written with other settings (settings.hpp) stop it with an error naming the file.
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -10,6 +12,7 @@
 
 #include "vitscope/batch/output.hpp"
 #include "vitscope/batch/row.hpp"
+#include "vitscope/batch/settings.hpp"
 
 namespace vitscope::batch {
 
@@ -25,6 +28,9 @@ struct ResultExpectations {
   std::string model;
   std::optional<std::size_t> predictions;  // classes per ok row, when known
   bool resume = false;
+  // This run's settings; open_results checks an existing file's against them and writes them
+  // beside a new one (nullopt: neither, for a run that only reads).
+  std::optional<RunSettings> settings;
 };
 
 // Reads the file without changing it. Without resume a file with content is refused; with resume

@@ -1,7 +1,8 @@
 #pragma once
 // The rows of `vitscope batch` result files, one per input, as CSV records or JSON lines:
 //   path, status (ok | error), error, model, sha256, then the top-k classes, labels, probabilities
-// (CSV: class_1,label_1,probability_1,...; JSONL: "classes", "labels", "probabilities" arrays).
+// (CSV: class_1,label_1,probability_1,...; JSONL: "classes", "labels", "probabilities" arrays, and
+// "path_bytes" after "path" when the name is not UTF-8).
 // Probabilities are written with 6 significant digits, identically in both formats.
 #include <cstddef>
 #include <string>
@@ -38,8 +39,9 @@ class RowFormat {
   int topk_;
 };
 
-// A path as a row of this format stores it: unchanged, except that JSON lines replace bytes that
-// are not UTF-8 by U+FFFD. Resuming and merging compare paths in this form.
+// A path as a row of this format stores it: exactly, in both formats (CSV fields are bytes; a JSON
+// line whose name is not UTF-8 carries its exact bytes in "path_bytes", core/json_path.hpp).
+// Resuming and merging compare paths in this form.
 std::string stored_path(ResultFormat format, const std::string& path);
 
 // What resuming and merging need to know of a stored record.

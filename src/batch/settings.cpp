@@ -1,0 +1,114 @@
+// The settings file beside a result file.
+#include "vitscope/batch/settings.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "vitscope/batch/output.hpp"
+#include "vitscope/core/error.hpp"
+#include "vitscope/io/file_digest.hpp"
+
+namespace vitscope::batch {
+namespace {
+
+constexpr int kFormatVersion = 1;
+
+std::string preprocess_words(const PreprocessConfig& p) {
+  char text[256];
+  std::snprintf(text, sizeof text,
+                "input %dx%d, crop_pct %.6g, %s, mean [%.6g, %.6g, %.6g], std [%.6g, %.6g, %.6g]", p.input_height,
+                p.input_width, p.crop_pct, interpolation_name(p.interpolation), p.mean[0], p.mean[1], p.mean[2],
+                p.std[0], p.std[1], p.std[2]);
+  return text;
+}
+
+std::string file_sha256(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(path + ": cannot read the weights to take their digest");
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  const std::string data = bytes.str();
+  return sha256_hex(reinterpret_cast<const std::uint8_t*>(data.data()), data.size());
+}
+
+}  // namespace
+
+nlohmann::json RunSettings::to_json() const {
+  return {{"format_version", kFormatVersion}, {"model", model},   {"weights_sha256", weights_sha256},
+          {"precision", precision},          {"topk", topk},     {"preprocess", preprocess}};
+}
+
+RunSettings RunSettings::from_json(const nlohmann::json& j) {
+  if (j.at("format_version").get<int>() != kFormatVersion)
+    throw std::runtime_error("format_version " + j.at("format_version").dump() + " is not " +
+                             std::to_string(kFormatVersion));
+  RunSettings s;
+  s.model = j.at("model").get<std::string>();
+  s.weights_sha256 = j.at("weights_sha256").get<std::string>();
+  s.precision = j.at("precision").get<std::string>();
+  s.topk = j.at("topk").get<int>();
+  s.preprocess = j.at("preprocess").get<std::string>();
+  return s;
+}
+
+RunSettings settings_of(const ModelSpec& spec, int topk) {
+  RunSettings s;
+  s.model = spec.name;
+  s.weights_sha256 = file_sha256(spec.weights_path);
+  s.precision = spec.precision == Precision::Bf16 ? "bf16" : "fp32";
+  s.topk = topk;
+  s.preprocess = preprocess_words(spec.preprocess);
+  return s;
+}
+
+std::string settings_path(const std::string& results_path) { return results_path + ".settings.json"; }
+
+std::string settings_difference(const RunSettings& in_file, const RunSettings& run) {
+  auto differs = [](const std::string& what, const std::string& file, const std::string& here) {
+    return what + ": " + file + " in the file, " + here + " in this run";
+  };
+  if (in_file.model != run.model) return differs("model", in_file.model, run.model);
+  if (in_file.weights_sha256 != run.weights_sha256)
+    return differs("weights (sha256)", in_file.weights_sha256.substr(0, 16) + "…", run.weights_sha256.substr(0, 16) + "…");
+  if (in_file.precision != run.precision) return differs("precision", in_file.precision, run.precision);
+  if (in_file.topk != run.topk) return differs("top-k", std::to_string(in_file.topk), std::to_string(run.topk));
+  if (in_file.preprocess != run.preprocess) return differs("preprocessing", in_file.preprocess, run.preprocess);
+  return "";
+}
+
+std::optional<RunSettings> read_settings(const std::string& results_path) {
+  const std::string path = settings_path(results_path);
+  std::ifstream in(path);
+  if (!in) {
+    if (::access(path.c_str(), F_OK) != 0) return std::nullopt;
+    throw OutputError(path + ": cannot read");
+  }
+  try {
+    return RunSettings::from_json(nlohmann::json::parse(in));
+  } catch (const std::exception& e) {
+    throw OutputError(path + ": not a vitscope settings file (" + std::string(e.what()) + ")");
+  }
+}
+
+void write_settings(const std::string& results_path, const RunSettings& settings) {
+  const std::string path = settings_path(results_path);
+  const std::string temporary = path + ".tmp-" + std::to_string(::getpid());
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    out << settings.to_json().dump(2) << '\n';
+    out.flush();
+    if (!out) {
+      std::remove(temporary.c_str());
+      throw OutputError(path + ": cannot write");
+    }
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    std::remove(temporary.c_str());
+    throw OutputError(path + ": cannot write");
+  }
+}
+
+}  // namespace vitscope::batch

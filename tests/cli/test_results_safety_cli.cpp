@@ -1,0 +1,131 @@
+// Results that name every file exactly and that --resume and merge never damage: file names that
+// are not UTF-8 in every JSON output, result files that are not vitscope's, a quote that never
+// closes in the middle of a file, rows written with other settings.
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/batch_test_support.hpp"
+#include "vitscope/core/json_path.hpp"
+
+using namespace vitscope::testing;
+namespace fs = std::filesystem;
+using Catch::Matchers::Contains;
+
+namespace {
+
+// Two Latin-1 names that the U+FFFD replacement would make one ("caf\xe9" and "caf\xe8").
+std::vector<fs::path> add_latin1_names(const fs::path& dir, const fs::path& photo) {
+  const std::vector<fs::path> names = {dir / "caf\xe9.jpg", dir / "caf\xe8.jpg"};
+  for (const fs::path& name : names) fs::copy_file(photo, name);
+  return names;
+}
+
+}  // namespace
+
+TEST_CASE("file names that are not UTF-8: exact in JSON, JSON lines, compare.json; resume tells them apart",
+          "[cli][results]") {
+  const fs::path dir = fresh_dir("results_latin1");
+  const std::vector<fs::path> photos = make_photo_folder(dir / "photos", 2, 5);
+  const std::vector<fs::path> latin1 = add_latin1_names(dir / "photos", photos[0]);
+
+  const RunResult classify = run_vitscope("classify --format json --model " + quote(tiny_model()) + " " +
+                                          quote((dir / "photos").string()));
+  INFO(classify.err);
+  REQUIRE(classify.status == 0);
+  const auto j = nlohmann::json::parse(classify.out);  // whole: nothing cut off
+  REQUIRE(j.at("results").size() == 4);
+  std::set<std::string> named;
+  for (const auto& row : j.at("results")) named.insert(vitscope::get_path(row, "path"));
+  for (const fs::path& p : latin1) CHECK(named.count(p.string()) == 1);
+  CHECK(j.at("results")[0].at("path") == (dir / "photos" / "caf\xef\xbf\xbd.jpg").string());  // readable form
+
+  const fs::path out = dir / "results.jsonl";
+  REQUIRE(run_vitscope(batch_args(tiny_model(), dir / "photos", out, "--quiet")).status == 0);
+  std::ifstream lines(out);
+  std::set<std::string> stored;
+  for (std::string line; std::getline(lines, line);) stored.insert(vitscope::get_path(nlohmann::json::parse(line), "path"));
+  CHECK(stored.size() == 4);
+  for (const fs::path& p : latin1) CHECK(stored.count(p.string()) == 1);
+  const RunResult again = run_vitscope(batch_args(tiny_model(), dir / "photos", out, "--resume"));
+  CHECK(again.status == 0);
+  CHECK_THAT(again.err, Contains(": 0 images to classify (4 done earlier)"));
+
+  const RunResult compare = run_vitscope("compare --no-erf --maps rollout,cam --vit " + quote(deit_tiny_model()) + " --out " +
+                                         quote((dir / "compare").string()) + " " + quote(latin1[0].string()));
+  INFO(compare.err);
+  REQUIRE(compare.status == 0);
+  std::ifstream report(dir / "compare" / "compare.json");
+  CHECK(vitscope::get_path(nlohmann::json::parse(report), "image") == latin1[0].string());
+}
+
+TEST_CASE("--resume refuses what it did not write and never changes it", "[cli][results]") {
+  const fs::path dir = fresh_dir("results_refusals");
+  make_photo_folder(dir / "photos", 4, 11);
+  struct Case {
+    std::string name, content, message;
+  };
+  const fs::path good = dir / "good.csv";
+  REQUIRE(run_vitscope(batch_args(tiny_model(), dir / "photos", good, "--quiet")).status == 0);
+  std::string csv = read_file(good);
+  // An unterminated quote in the second row: the rows after it must not be taken for a torn record.
+  const std::size_t second = csv.find('\n', csv.find('\n') + 1) + 1;
+  std::string stray = csv;
+  stray.insert(stray.find(",ok,", second) + 1, "\"");
+  for (const Case& c : {Case{"notes.jsonl", "my notes, not results", "line 1: not a vitscope result row"},
+                        Case{"notes.csv", "my notes, not results", "not a vitscope result file"},
+                        Case{"stray.csv", stray, "line 3: a record whose quote never closes"}}) {
+    INFO(c.name);
+    const fs::path file = dir / c.name;
+    std::ofstream(file, std::ios::binary) << c.content;
+    fs::copy_file(good.string() + ".settings.json", file.string() + ".settings.json");
+    const RunResult run = run_vitscope(batch_args(tiny_model(), dir / "photos", file, "--resume"));
+    CHECK(run.status == 2);
+    CHECK_THAT(run.err, Contains(file.string()));
+    CHECK_THAT(run.err, Contains(c.message));
+    CHECK(read_file(file) == c.content);
+  }
+}
+
+TEST_CASE("--resume and merge refuse rows written with other settings", "[cli][results]") {
+  const fs::path dir = fresh_dir("results_settings");
+  make_photo_folder(dir / "photos", 4, 21);
+  const fs::path out = dir / "results.csv";
+  REQUIRE(run_vitscope(batch_args(tiny_model(), dir / "photos", out, "--quiet --shard 1/2")).status == 0);
+  const std::string before = read_file(out);
+  const RunResult bf16 = run_vitscope(batch_args(tiny_model(), dir / "photos", out, "--resume --precision bf16"));
+  CHECK(bf16.status == 2);
+  CHECK_THAT(bf16.err, Contains("written with other settings (precision: fp32 in the file, bf16 in this run)"));
+  // Other weights under the same model name: the digest differs.
+  const fs::path copy = dir / "tokens197.safetensors";
+  std::string weights = read_file(tiny_model());
+  weights[weights.size() - 1] ^= 1;
+  std::ofstream(copy, std::ios::binary) << weights;
+  const RunResult other = run_vitscope(batch_args(copy.string(), dir / "photos", out, "--resume"));
+  CHECK(other.status == 2);
+  CHECK_THAT(other.err, Contains("weights (sha256)"));
+  CHECK(read_file(out) == before);
+  // Without its settings file nothing can be checked: refused too.
+  fs::rename(out.string() + ".settings.json", dir / "kept.json");
+  const RunResult lost = run_vitscope(batch_args(tiny_model(), dir / "photos", out, "--resume"));
+  CHECK(lost.status == 2);
+  CHECK_THAT(lost.err, Contains("settings.json beside it"));
+  fs::rename(dir / "kept.json", out.string() + ".settings.json");
+
+  // Two shards in different precisions do not merge.
+  const fs::path shard2 = dir / "shard2.csv";
+  REQUIRE(run_vitscope(batch_args(tiny_model(), dir / "photos", shard2, "--quiet --shard 2/2 --precision bf16")).status == 0);
+  const RunResult merge = run_vitscope("merge " + quote((dir / "merged.csv").string()) + " " + quote(out.string()) +
+                                       " " + quote(shard2.string()));
+  CHECK(merge.status == 2);
+  CHECK_THAT(merge.err, Contains("written with other settings than the files before it (precision"));
+  CHECK(!fs::exists(dir / "merged.csv"));
+  // The same precision merges, and the merged file carries the settings.
+  REQUIRE(run_vitscope(batch_args(tiny_model(), dir / "photos", dir / "shard2b.csv", "--quiet --shard 2/2")).status == 0);
+  const RunResult merged = run_vitscope("merge " + quote((dir / "merged.csv").string()) + " " + quote(out.string()) +
+                                        " " + quote((dir / "shard2b.csv").string()));
+  INFO(merged.err);
+  CHECK(merged.status == 0);
+  CHECK(read_file(dir / "merged.csv.settings.json") == read_file(out.string() + ".settings.json"));
+}

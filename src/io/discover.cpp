@@ -46,7 +46,8 @@ bool directory_id(const fs::path& path, DirectoryId& id) {
 }
 
 // Depth-first over `root` in sorted order, following directory symlinks but entering each
-// directory once, so symlink loops end. Unreadable directories are skipped.
+// directory once, so symlink loops end. A directory that cannot be listed is kept as an input
+// itself: loading it reports why (read_image_file: "cannot read folder: ...").
 std::vector<std::string> walk(const fs::path& root) {
   std::vector<std::string> files;
   std::set<DirectoryId> visited;
@@ -58,13 +59,17 @@ std::vector<std::string> walk(const fs::path& root) {
     if (!directory_id(dir, id) || !visited.insert(id).second) continue;
 
     std::error_code error;
-    fs::directory_iterator it(dir, fs::directory_options::skip_permission_denied, error);
-    if (error) continue;
+    fs::directory_iterator it(dir, error);
+    if (error) {
+      files.push_back(dir.string());
+      continue;
+    }
     std::vector<fs::path> entries;
     for (const fs::directory_iterator end; it != end; it.increment(error)) {
       if (error) break;
       if (!is_hidden(it->path())) entries.push_back(it->path());
     }
+    if (error) files.push_back(dir.string());  // listed in part: the rest cannot be known
     std::sort(entries.begin(), entries.end());
 
     std::vector<fs::path> subdirectories;

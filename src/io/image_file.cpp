@@ -36,7 +36,13 @@ std::size_t read_up_to(int fd, std::uint8_t* out, std::size_t count, const std::
 
 std::vector<std::uint8_t> read_image_file(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) fail(path, std::string("cannot open: ") + std::strerror(errno));
+  if (fd < 0) {
+    const int open_error = errno;
+    struct stat info {};
+    if (::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode))
+      fail(path, std::string("cannot read folder: ") + std::strerror(open_error));
+    fail(path, std::string("cannot open: ") + std::strerror(open_error));
+  }
   struct Closer {
     int fd;
     ~Closer() { ::close(fd); }

@@ -194,3 +194,29 @@ TEST_CASE("batch: a read-only result location is refused, the file left as it wa
   CHECK(read_records(dir / "before.csv").records.size() == 4);
   CHECK(read_file(dir / "after.csv") == read_file(dir / "before.csv"));
 }
+
+TEST_CASE("an unreadable folder is an error row naming it, in a walk and given explicitly", "[cli][batch][storage]") {
+  const fs::path dir = fresh_dir("unreadable_folder");
+  make_photo_folder(dir / "photos", 3, 30);
+  make_photo_folder(dir / "photos" / "locked", 2, 40);
+  fs::permissions(dir / "photos" / "locked", fs::perms::none);
+  fs::permissions(dir, fs::perms::all);
+  const RunResult ls = run_shell(unprivileged("ls " + quote((dir / "photos" / "locked").string())));
+  REQUIRE(ls.status != 0);  // the mechanism must really deny the listing
+
+  const std::string locked = (dir / "photos" / "locked").string();
+  const RunResult classify = run_shell(unprivileged(vitscope_command("classify --model " + quote(tiny_model()) + " " +
+                                                                     quote((dir / "photos").string()))));
+  INFO(classify.out << classify.err);
+  CHECK(classify.status == 1);
+  CHECK_THAT(classify.err, Contains(locked + ": cannot read folder: Permission denied"));
+  const RunResult list = run_shell(unprivileged(vitscope_command(
+      batch_args(tiny_model(), dir / "photos", dir / "never.csv", "--list"))));
+  CHECK_THAT(list.out, Contains(locked + "\n"));
+  const RunResult alone = run_shell(unprivileged(vitscope_command("classify --model " + quote(tiny_model()) + " " +
+                                                                  quote(locked))));
+  CHECK(alone.status == 1);
+  CHECK_THAT(alone.err, Contains(locked + ": cannot read folder: Permission denied"));
+  CHECK_THAT(alone.err, !Contains("no images found"));
+  fs::permissions(dir / "photos" / "locked", fs::perms::all);
+}

@@ -10,8 +10,9 @@ namespace vitscope {
 // image or its name has an image extension (so a broken "photo.jpg" still gets an error row), and
 // the files of a folder come out sorted by path. A path that does not exist is kept, to be reported.
 // The order of the arguments is preserved. Inside folders, hidden entries (names starting with ".")
-// are skipped, unreadable folders are skipped, and symlinked folders are followed but each folder
-// is entered once, so symlink loops end.
+// are skipped, and symlinked folders are followed but each folder is entered once, so symlink loops
+// end. A folder that cannot be read is kept as an input of its own, so that it gets an error row
+// saying why instead of vanishing from the results.
 std::vector<std::string> discover_inputs(const std::vector<std::string>& paths);
 
 }  // namespace vitscope

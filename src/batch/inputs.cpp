@@ -25,7 +25,8 @@ std::string relative_to(const std::string& path, const std::string& argument) {
 std::vector<BatchInput> discover_batch_inputs(const std::vector<std::string>& arguments) {
   std::vector<BatchInput> inputs;
   std::unordered_set<std::string> seen;
-  for (const std::string& argument : arguments) {
+  for (const std::string& given : arguments) {
+    const std::string argument = normal_path(given);  // as discover_inputs writes the found paths
     std::error_code error;
     const bool folder = fs::is_directory(fs::status(argument, error));
     for (std::string& path : discover_inputs({argument})) {

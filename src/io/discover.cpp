@@ -95,16 +95,28 @@ std::vector<std::string> walk(const fs::path& root) {
 
 }  // namespace
 
-std::vector<std::string> discover_inputs(const std::vector<std::string>& paths) {
+std::string normal_path(const std::string& path) {
+  if (path.empty()) return path;
+  std::string normal = fs::path(path).lexically_normal().string();
+  // "dir/" stays "dir/" (a trailing separator names the folder itself); "./" becomes ".".
+  if (normal.size() > 1 && normal.back() == '/' && path.back() != '/') normal.pop_back();
+  return normal.empty() ? std::string(".") : normal;
+}
+
+std::vector<std::string> discover_inputs(const std::vector<std::string>& arguments) {
   std::vector<std::string> inputs;
-  for (const std::string& path : paths) {
+  std::set<std::string> seen;  // an input named twice (two arguments, or a file inside a folder given) runs once
+  auto keep = [&](const std::string& path) {
+    if (seen.insert(path).second) inputs.push_back(path);
+  };
+  for (const std::string& argument : arguments) {
+    const std::string path = normal_path(argument);
     std::error_code error;
     if (!fs::is_directory(fs::status(path, error))) {
-      inputs.push_back(path);  // a file, or a path that does not exist: reported when loaded
+      keep(path);  // a file, or a path that does not exist: reported when loaded
       continue;
     }
-    const std::vector<std::string> found = walk(path);
-    inputs.insert(inputs.end(), found.begin(), found.end());
+    for (const std::string& found : walk(path)) keep(found);
   }
   return inputs;
 }

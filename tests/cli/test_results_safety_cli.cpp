@@ -129,3 +129,23 @@ TEST_CASE("--resume and merge refuse rows written with other settings", "[cli][r
   CHECK(merged.status == 0);
   CHECK(read_file(dir / "merged.csv.settings.json") == read_file(out.string() + ".settings.json"));
 }
+
+TEST_CASE("dir/x and ./dir/x are one input; merge --expect ./dir accepts rows written as dir/...", "[cli][results]") {
+  const fs::path dir = fresh_dir("results_same_input");
+  make_photo_folder(dir / "photos", 3, 31);
+  const std::string cd = "cd " + quote(dir.string()) + " && ";
+  const RunResult classify = run_shell(cd + vitscope_command("classify --model " + quote(tiny_model()) +
+                                                             " photos/img_000_* ./photos/img_000_* photos"));
+  INFO(classify.err);
+  REQUIRE(classify.status == 0);
+  std::size_t rows = 0;
+  for (std::size_t at = classify.out.find("photos/"); at != std::string::npos; at = classify.out.find("photos/", at + 1))
+    if (at == 0 || classify.out[at - 1] == '\n') ++rows;
+  CHECK(rows == 3);
+  const RunResult batch = run_shell(cd + vitscope_command(batch_args(tiny_model(), "photos", "a.csv", "--quiet")));
+  REQUIRE(batch.status == 0);
+  const RunResult merge = run_shell(cd + vitscope_command("merge merged.csv a.csv --expect ./photos"));
+  INFO(merge.err);
+  CHECK(merge.status == 0);
+  CHECK_THAT(merge.err, Contains("no gaps"));
+}

@@ -49,8 +49,8 @@ TEST_CASE("folders are walked recursively, sorted, keeping images by content or 
       "single.txt",                                   // explicit files are kept, images or not
       "photos/Z.png", "photos/a.JPG", "photos/b.png", "photos/broken.jpg", "photos/no_extension",
       "photos/sub/d.tiff", "photos/sub/deeper/c.webp",
-      "missing.png",                                  // kept, to be reported
-      "photos/b.png"};                                // arguments are not deduplicated
+      "missing.png"};                                 // kept, to be reported; photos/b.png,
+                                                      // given again, runs once where first found
   CHECK(relative_to(dir.path(), found) == expected);
 }
 
@@ -96,4 +96,21 @@ TEST_CASE("an unreadable subfolder is skipped", "[discover]") {
   } else {
     CHECK(found == std::vector<std::string>{"top/ok.png"});
   }
+}
+
+TEST_CASE("one file named two ways is one input; two names of a file are two", "[discover]") {
+  CHECK(normal_path("./dir/x.jpg") == "dir/x.jpg");
+  CHECK(normal_path("dir//./x.jpg") == "dir/x.jpg");
+  CHECK(normal_path("dir/sub/../x.jpg") == "dir/x.jpg");
+  CHECK(normal_path("./") == ".");
+  CHECK(normal_path("/abs/./x") == "/abs/x");
+  ScratchDir dir;
+  const Bytes jpeg = read_bytes(image_fixture("rgb.jpg"));
+  dir.write("photos/a.jpg", jpeg);
+  dir.write("photos/b.jpg", jpeg);
+  std::filesystem::create_hard_link(dir.file("photos/a.jpg"), dir.file("photos/c.jpg"));
+  const std::string root = dir.file("photos");
+  const std::vector<std::string> inputs =
+      discover_inputs({root + "/./b.jpg", root + "//b.jpg", root, root + "/../photos/a.jpg"});
+  CHECK(inputs == std::vector<std::string>{root + "/b.jpg", root + "/a.jpg", root + "/c.jpg"});
 }

@@ -13,6 +13,13 @@ namespace vitscope {
 // are skipped, and symlinked folders are followed but each folder is entered once, so symlink loops
 // end. A folder that cannot be read is kept as an input of its own, so that it gets an error row
 // saying why instead of vanishing from the results.
+// Arguments are first written in normal form (normal_path), so "./dir/x", "dir//x" and "dir/x"
+// name one input, and an input reached twice is kept once, where it first appears; two different
+// names of one file (a link) stay two inputs.
 std::vector<std::string> discover_inputs(const std::vector<std::string>& paths);
+
+// The path without "." components, repeated separators or "name/.." pairs (lexically: symlinks
+// are not resolved).
+std::string normal_path(const std::string& path);
 
 }  // namespace vitscope

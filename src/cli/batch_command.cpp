@@ -100,6 +100,7 @@ int run_batch(const BatchOptions& options) {
   if (options.list) return list_inputs(options, expect);
 
   LoadedModel loaded = load_model(options.model);
+  check_topk(options.topk, *loaded.model);
   expect.model = loaded.model->spec().name;
   expect.predictions = static_cast<std::size_t>(std::min(options.topk, loaded.model->num_classes()));
   expect.settings = settings_of(loaded.model->spec(), static_cast<int>(*expect.predictions));
@@ -186,7 +187,7 @@ Subcommand add_batch_command(CLI::App& app) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd->add_option("--max-megapixels", o->max_megapixels, "Refuse images larger than this, before decoding them")
-      ->check(CLI::PositiveNumber)
+      ->check(finite_positive_number())
       ->capture_default_str();
   cmd->add_flag("--list", o->list,
                 "Print the files this run would classify (after --shard and --resume) and exit");

@@ -27,6 +27,7 @@ struct ClassifyOptions {
 int run_classify(const ClassifyOptions& options) {
   LoadedModel loaded = load_model(options.model);
   ImageClassifier& model = *loaded.model;
+  check_topk(options.topk, model);
   const std::vector<std::string> inputs = discover_inputs(options.paths);
   ImageLoadOptions load_options;
   load_options.max_pixels = static_cast<std::int64_t>(options.max_megapixels * 1e6);
@@ -71,7 +72,7 @@ Subcommand add_classify_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--max-megapixels", options->max_megapixels,
                   "Refuse images larger than this, before decoding them")
-      ->check(CLI::PositiveNumber)
+      ->check(finite_positive_number())
       ->capture_default_str();
   cmd->add_option("paths", options->paths,
                   "Image files or folders (searched recursively; images recognised by content)")

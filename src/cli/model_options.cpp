@@ -1,5 +1,7 @@
 #include "cli/model_options.hpp"
 
+#include <cmath>
+
 #include <filesystem>
 #include <iostream>
 
@@ -62,6 +64,29 @@ LoadedModel load_model(const ModelOptions& options) {
     throw ConfigError(options.labels + ": cannot open label file");
   }
   return loaded;
+}
+
+CLI::Validator finite_positive_number() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        double value = 0;
+        try {
+          std::size_t used = 0;
+          value = std::stod(text, &used);
+          if (used != text.size()) return "'" + text + "' is not a number";
+        } catch (const std::exception&) {
+          return "'" + text + "' is not a number";
+        }
+        if (!std::isfinite(value) || !(value > 0)) return "'" + text + "' is not a finite number above zero";
+        return "";
+      },
+      "POSITIVE");
+}
+
+void check_topk(int topk, const ImageClassifier& model) {
+  if (topk > model.num_classes())
+    throw ConfigError("--topk " + std::to_string(topk) + ": the model has " + std::to_string(model.num_classes()) +
+                      " classes");
 }
 
 }  // namespace vitscope::cli

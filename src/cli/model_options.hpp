@@ -32,6 +32,13 @@ struct LoadedModel {
 // Resolves, opens and binds the model; ConfigError / WeightsError on failure.
 LoadedModel load_model(const ModelOptions& options);
 
+// A number option that must be finite and above zero (CLI::PositiveNumber lets "inf" through).
+CLI::Validator finite_positive_number();
+
+// ConfigError "--topk K: the model has N classes" when K is more than the model's classes (the
+// rows would be shorter than their header).
+void check_topk(int topk, const ImageClassifier& model);
+
 // The resolved spec alone (no weights read).
 ModelSpec resolve_model(const ModelOptions& options);
 

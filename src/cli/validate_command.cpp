@@ -1,5 +1,6 @@
 // vitscope validate: accuracy on labelled images (labels.csv or an ImageFolder tree).
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <numeric>
@@ -44,12 +45,20 @@ std::vector<int> ranked(const float* logits, int n) {
 int run_validate(const ValidateOptions& options) {
   if (options.image_folder == !options.labels_csv.empty())
     throw ConfigError("validate: give exactly one of --labels FILE and --imagefolder");
+  std::error_code ec;
+  if (!std::filesystem::is_directory(options.dir, ec))
+    throw ConfigError(options.dir + ": " + (std::filesystem::exists(options.dir, ec) ? "not a folder" : "no such folder"));
   LoadedModel loaded = load_model(options.model);
   const std::vector<LabelledImage> images = options.image_folder
                                                 ? read_image_folder(options.dir, loaded.labels)
                                                 : read_labelled_csv(options.labels_csv, options.dir);
   std::vector<std::string> paths;
-  for (const LabelledImage& image : images) paths.push_back(image.path);
+  for (const LabelledImage& image : images) {
+    if (image.class_index >= loaded.model->num_classes())
+      throw ConfigError(options.labels_csv + ": " + image.path + " has class_index " + std::to_string(image.class_index) +
+                        ", outside the model's 0.." + std::to_string(loaded.model->num_classes() - 1));
+    paths.push_back(image.path);
+  }
 
   ValidationCounts counts;
   run_in_batches(*loaded.model, loaded.session, paths, {}, [&](std::size_t i, const std::string& error, const float* logits) {

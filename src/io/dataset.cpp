@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "vitscope/core/error.hpp"
@@ -72,6 +73,7 @@ std::vector<LabelledImage> read_labelled_csv(const std::string& csv_path, const 
   const std::size_t file_col = column("file"), class_col = column("class_index");
   const fs::path folder(image_dir);
   std::vector<LabelledImage> out;
+  std::map<std::string, int> first_line;  // file → the line that labels it
   for (int number = 2; std::getline(in, line); ++number) {
     if (line.empty() || line == "\r") continue;
     const std::vector<std::string> fields = split_csv_line(line);
@@ -81,7 +83,13 @@ std::vector<LabelledImage> read_labelled_csv(const std::string& csv_path, const 
       std::size_t used = 0;
       const int index = std::stoi(fields[class_col], &used);
       if (used != fields[class_col].size() || index < 0) throw std::invalid_argument("class");
+      const std::string file = fs::path(fields[file_col]).lexically_normal().string();
+      if (const auto [at, inserted] = first_line.emplace(file, number); !inserted)
+        throw ConfigError(csv_path + ": line " + std::to_string(number) + ": " + printable_field(fields[file_col]) +
+                          " is labelled again (first on line " + std::to_string(at->second) + ")");
       out.push_back({(folder / fields[file_col]).string(), index});
+    } catch (const ConfigError&) {
+      throw;
     } catch (const std::exception&) {
       throw ConfigError(csv_path + ": line " + std::to_string(number) + ": class_index '" +
                         printable_field(fields[class_col]) + "' is not a non-negative integer");

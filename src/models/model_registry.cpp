@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <cmath>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
@@ -40,9 +41,16 @@ PreprocessConfig parse_preprocess(const json& j) {
     if (j.contains("mean")) config.mean[c] = j.at("mean").at(c).get<float>();
     if (j.contains("std")) config.std[c] = j.at("std").at(c).get<float>();
   }
-  if (config.input_height <= 0 || config.input_width <= 0 || config.crop_pct <= 0 ||
-      config.crop_pct > 1)
-    throw ConfigError("input_size must be positive and crop_pct in (0, 1]");
+  // Beyond 4096 pixels a side nothing real is meant (and a preprocessed image would take gigabytes).
+  constexpr int kMaxSide = 4096;
+  if (config.input_height <= 0 || config.input_width <= 0 || config.input_height > kMaxSide ||
+      config.input_width > kMaxSide)
+    throw ConfigError("input_size [" + std::to_string(config.input_height) + ", " + std::to_string(config.input_width) +
+                      "] is not within 1.." + std::to_string(kMaxSide) + " pixels a side");
+  if (!(config.crop_pct > 0 && config.crop_pct <= 1)) throw ConfigError("crop_pct must be in (0, 1]");
+  for (int c = 0; c < 3; ++c)
+    if (!std::isfinite(config.mean[c]) || !std::isfinite(config.std[c]) || !(config.std[c] > 0))
+      throw ConfigError("mean and std must be finite and std positive (a zero std divides by zero)");
   return config;
 }
 
@@ -76,6 +84,11 @@ ModelRegistry ModelRegistry::load(const std::string& manifest_path) {
   const fs::path folder = fs::path(manifest_path).parent_path();
   try {
     const json root = json::parse(in);
+    constexpr int kFormatVersion = 1;  // what this reader understands
+    if (!root.contains("format_version") || !root.at("format_version").is_number_integer() ||
+        root.at("format_version").get<int>() != kFormatVersion)
+      throw ConfigError("format_version " + (root.contains("format_version") ? root.at("format_version").dump() : "missing") +
+                        ": this vitscope reads manifests of format_version " + std::to_string(kFormatVersion));
     registry.default_model_ = root.value("default_model", std::string());
     for (const auto& [name, j] : root.at("models").items()) {
       Entry entry;
@@ -96,8 +109,12 @@ ModelRegistry ModelRegistry::load(const std::string& manifest_path) {
       }
       if (j.contains("preprocess")) entry.spec.preprocess = parse_preprocess(j.at("preprocess"));
       entry.labels_file = string_or_empty(j, "labels");
-      if (!entry.labels_file.empty())
+      if (!entry.labels_file.empty()) {
         entry.spec.labels_path = (folder / entry.labels_file).string();
+        std::error_code ec;
+        if (!fs::is_regular_file(entry.spec.labels_path, ec))
+          throw ConfigError("model '" + name + "': labels file " + entry.spec.labels_path + " not found");
+      }
       registry.entries_.push_back(std::move(entry));
     }
   } catch (const json::exception& e) {
@@ -110,7 +127,14 @@ ModelRegistry ModelRegistry::load(const std::string& manifest_path) {
 
 ModelRegistry ModelRegistry::load_default() {
   std::vector<fs::path> candidates;
-  if (const char* env = std::getenv("VITSCOPE_MANIFEST")) candidates.emplace_back(env);
+  if (const char* env = std::getenv("VITSCOPE_MANIFEST"); env && *env) {
+    // Asked for by name: that file or an error, never silently another manifest.
+    std::error_code ec;
+    if (!fs::is_regular_file(env, ec))
+      throw ConfigError(std::string(env) + ": VITSCOPE_MANIFEST names " +
+                        (fs::is_directory(env, ec) ? "a folder, not a manifest file" : "a file that does not exist"));
+    return load(fs::weakly_canonical(env).string());
+  }
   const fs::path exe = executable_dir();
   if (!exe.empty()) {
     candidates.push_back(exe / ".." / "weights" / "models.json");

@@ -30,9 +30,18 @@ LayerNormParams bind_layernorm(TensorBinder& bind, const std::string& prefix, st
   return {bind.vector(prefix + ".weight", {width}), bind.vector(prefix + ".bias", {width})};
 }
 
+// 1 + the largest N of any "blocks.N.*" tensor: a block that lacks a tensor is then reported as
+// missing that tensor, not as a shorter model with unexpected leftovers.
 int count_blocks(const SafeTensors& file) {
   int depth = 0;
-  while (file.contains("blocks." + std::to_string(depth) + ".attn.qkv.weight")) ++depth;
+  for (const std::string& name : file.names()) {
+    if (name.compare(0, 7, "blocks.") != 0) continue;
+    const std::size_t dot = name.find('.', 7);
+    if (dot == std::string::npos || dot == 7 || dot - 7 > 4) continue;
+    const std::string number = name.substr(7, dot - 7);
+    if (number.find_first_not_of("0123456789") != std::string::npos) continue;
+    depth = std::max(depth, std::stoi(number) + 1);
+  }
   return depth;
 }
 
@@ -55,6 +64,11 @@ std::pair<int, int> trained_grid(const SafeTensors& file, const ModelSpec& spec,
   if (spec_h * spec_w == grid_tokens) return {spec_h, spec_w};
   const int side = static_cast<int>(std::lround(std::sqrt(static_cast<double>(grid_tokens))));
   if (side * side == grid_tokens) return {side, side};
+  const int with_prefix = static_cast<int>(std::lround(std::sqrt(static_cast<double>(grid_tokens - 1))));
+  if (!file.contains("cls_token") && with_prefix * with_prefix == grid_tokens - 1)
+    throw WeightsError(file.path() + ": no tensor 'cls_token' (pos_embed has " + std::to_string(grid_tokens) +
+                       " positions: a class token and a " + std::to_string(with_prefix) + "x" +
+                       std::to_string(with_prefix) + " grid)");
   throw WeightsError(file.path() + ": pos_embed has " + std::to_string(grid_tokens) +
                      " grid positions, which is not the input size's grid nor a square");
 }

@@ -83,3 +83,14 @@ TEST_CASE("Heads that do not divide the width are refused", "[models][vit]") {
   spec.heads = 5;
   CHECK_THROWS_WITH(VitModel::load(file, spec, nullptr), Contains("not divisible by 5 heads"));
 }
+
+TEST_CASE("A missing tensor is named as missing, not as another one left over", "[models][vit]") {
+  // Without block 1's qkv, counting blocks by their qkv would see one block and call block 1's
+  // other tensors unexpected.
+  const std::string qkv = rewrite_checkpoint("missing_qkv", [](nlohmann::json& h) { h.erase("blocks.1.attn.qkv.weight"); });
+  CHECK_THROWS_WITH(VitModel::load(SafeTensors::open(qkv), spec_for_square(), nullptr),
+                    Contains("no tensor 'blocks.1.attn.qkv.weight'"));
+  const std::string cls = rewrite_checkpoint("missing_cls", [](nlohmann::json& h) { h.erase("cls_token"); });
+  CHECK_THROWS_WITH(VitModel::load(SafeTensors::open(cls), spec_for_square(), nullptr),
+                    Contains("no tensor 'cls_token'"));
+}

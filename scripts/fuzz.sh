@@ -2,7 +2,8 @@
 # Fuzzes vitscope's input parsers with libFuzzer (tests/fuzz), one target after another, each for
 # a bounded time.
 #   scripts/fuzz.sh [--seconds N] [target...]
-# Targets: safetensors image_decode labels_csv class_names (default: all); N seconds each (60).
+# Targets: safetensors image_decode labels_csv class_names result_file manifest (default: all);
+# N seconds each (60).
 #
 # Builds build-fuzz/ with clang, the whole project instrumented for coverage and checked by ASan and
 # UBSan. Each target starts from its committed seeds (tests/fuzz/corpus/<target>/, read only) plus
@@ -14,12 +15,13 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 
-all_targets=(safetensors image_decode labels_csv class_names)
+all_targets=(safetensors image_decode labels_csv class_names result_file manifest)
 # The largest input worth mutating, in bytes: seeds are a few KB; headers and CSV lines are short.
-declare -A max_len=([safetensors]=16384 [image_decode]=65536 [labels_csv]=4096 [class_names]=4096)
+declare -A max_len=([safetensors]=16384 [image_decode]=65536 [labels_csv]=4096 [class_names]=4096
+                   [result_file]=4096 [manifest]=4096)
 
 usage() {
-  sed -n '2,5s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+  sed -n '2,6s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
   exit 2
 }
 
@@ -105,6 +107,7 @@ if ((${#findings[@]})); then
   printf '  %s\n' "${findings[@]}"
   echo "Replay one with: $build/tests/fuzz/fuzz_<target> <reproducer>"
   echo "Then copy it to tests/data/fuzz_regressions/<target>/ as crash-<what it found>.<ext>"
-  echo "(see tests/fuzz/fuzz_replay.hpp) and run test_io (test_models for labels_csv)."
+  echo "(see tests/fuzz/fuzz_replay.hpp) and run test_io (test_models for labels_csv and manifest,"
+  echo "test_batch for result_file)."
   exit 1
 fi

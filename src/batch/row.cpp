@@ -68,7 +68,7 @@ StoredRow parse_csv_row(const std::string& record, std::size_t columns) {
   StoredRow row;
   row.path = fields[0];
   if (fields[1] != "ok" && fields[1] != "error")
-    throw std::runtime_error("status is \"" + fields[1] + "\", not ok or error");
+    throw std::runtime_error("status is \"" + printable(fields[1]) + "\", not ok or error");
   row.ok = fields[1] == "ok";
   row.model = fields[3];
   for (std::size_t c = 5; c < fields.size(); c += 3)
@@ -82,7 +82,7 @@ StoredRow parse_json_row(const std::string& record) {
   row.path = get_path(j, "path");
   const std::string status = j.at("status").get<std::string>();
   if (status != "ok" && status != "error")
-    throw std::runtime_error("status is \"" + status + "\", not ok or error");
+    throw std::runtime_error("status is \"" + printable(status) + "\", not ok or error");
   row.ok = status == "ok";
   row.model = j.at("model").get<std::string>();
   row.predictions = j.at("classes").size();

@@ -38,24 +38,7 @@ std::vector<std::string> split_csv_line(const std::string& line) {
   return fields;
 }
 
-// A field for an error message: control bytes (a quoted field keeps '\r') written as \xNN so that
-// the message stays on one line, and cut to a readable length.
-std::string printable_field(const std::string& field) {
-  constexpr std::size_t kMaxShown = 40;
-  std::string out;
-  for (std::size_t i = 0; i < field.size() && i < kMaxShown; ++i) {
-    const auto c = static_cast<unsigned char>(field[i]);
-    if (c < 0x20 || c == 0x7F) {
-      char escaped[8];
-      std::snprintf(escaped, sizeof escaped, "\\x%02X", c);
-      out += escaped;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  if (field.size() > kMaxShown) out += "...";
-  return out;
-}
+std::string printable_field(const std::string& field) { return printable(field); }
 
 }  // namespace
 

@@ -113,7 +113,8 @@ ModelRegistry ModelRegistry::load(const std::string& manifest_path) {
         entry.spec.labels_path = (folder / entry.labels_file).string();
         std::error_code ec;
         if (!fs::is_regular_file(entry.spec.labels_path, ec))
-          throw ConfigError("model '" + name + "': labels file " + entry.spec.labels_path + " not found");
+          throw ConfigError("model '" + printable(name) + "': labels file " + printable(entry.spec.labels_path, 200) +
+                            " not found");
       }
       registry.entries_.push_back(std::move(entry));
     }

@@ -24,4 +24,8 @@ class ConfigError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Text from a file, made fit for such a message: control bytes written as \xNN so that the
+// message stays on one line, and cut to max_shown bytes ("..." after).
+std::string printable(const std::string& text, std::size_t max_shown = 40);
+
 }  // namespace vitscope

@@ -8,7 +8,8 @@
 // exception type or a malformed message is thrown as FuzzFinding. Under libFuzzer an escaping
 // exception aborts the run (a finding); under Catch2 it fails the test with its message.
 //
-// Target names: safetensors, image_decode, labels_csv, class_names. Target <t> is fuzz_<t>() here,
+// Target names: safetensors, image_decode, labels_csv, class_names (and result_file, manifest in
+// fuzz_entry_points_files.hpp). Target <t> is fuzz_<t>() here,
 // tests/fuzz/fuzz_<t>.cpp, the executable fuzz_<t>, tests/fuzz/corpus/<t>/ and
 // tests/data/fuzz_regressions/<t>/.
 #include <cstddef>

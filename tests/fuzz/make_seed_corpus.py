@@ -129,12 +129,66 @@ def label_seeds():
     write("class_names", "valid-utf8-no-final-newline.txt", "café\nnaïve\tname\n日本".encode())
 
 
+# --- result files and manifests ------------------------------------------------------------------
+
+def result_file_seeds():
+    header = "path,status,error,model,sha256,class_1,label_1,probability_1,class_2,label_2,probability_2\n"
+    row = ("photos/a.jpg,ok,,deit_tiny_patch16_224,"
+           "98f7e89b26142f7bdb61f3a627dee89729b0bb07a29e9e7f3be9d394c00c6f01,0,tench,0.745562,1,goldfish,0.1\n")
+    quoted = ('"photos/b, ""odd""\nname.jpg",error,"photos/b: not an image (unrecognised content)",'
+              "deit_tiny_patch16_224,,,,,,,\n")
+    line = ('{"path":"photos/a.jpg","status":"ok","error":"","model":"deit_tiny_patch16_224","sha256":"98f7",'
+            '"classes":[0,1],"labels":["tench","goldfish"],"probabilities":[0.745562,0.1]}\n')
+    latin1 = ('{"path":"caf\ufffd.jpg","path_bytes":"636166e92e6a7067","status":"error",'
+              '"error":"caf\ufffd.jpg: not an image","model":"deit_tiny_patch16_224","sha256":"","classes":[],'
+              '"labels":[],"probabilities":[]}\n')
+    seeds = {
+        "valid-rows.csv": header + row + quoted,
+        "valid-torn-last-record.csv": header + row + quoted[:20],
+        "valid-rows.jsonl": line + latin1,
+        "valid-torn-last-record.jsonl": line + line[:30],
+        "invalid-stray-quote.csv": header + row.replace(",ok,", ',"ok,') + row + row,
+        "invalid-notes.txt": "my notes, not results",
+        "invalid-bad-status.csv": header + row.replace(",ok,", ",maybe,"),
+    }
+    for name, text in seeds.items():
+        write("result_file", name, text.encode())
+
+
+def manifest_seeds():
+    def manifest(edit=None):
+        m = {"format_version": 1, "default_model": "tiny", "models": {"tiny": {
+            "architecture": "vit", "file": "tiny.safetensors", "vit": {"patch_size": 16, "heads": 3},
+            "preprocess": {"input_size": [224, 224], "crop_pct": 0.875, "interpolation": "bicubic",
+                           "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5]},
+            "sources": [{"url": "https://example.invalid/tiny.safetensors", "sha256": "00"}]}}}
+        if edit:
+            edit(m)
+        return json.dumps(m, indent=1).encode()
+
+    def rename_with_newline(m):
+        m["models"]["tiny\nname"] = m["models"].pop("tiny")
+        m["models"]["tiny\nname"]["labels"] = "missing.txt"
+
+    write("manifest", "valid-minimal.json", manifest())
+    write("manifest", "invalid-format-version.json", manifest(lambda m: m.update(format_version=2)))
+    write("manifest", "invalid-input-size.json",
+          manifest(lambda m: m["models"]["tiny"]["preprocess"].update(input_size=[100000, 100000])))
+    write("manifest", "invalid-zero-std.json",
+          manifest(lambda m: m["models"]["tiny"]["preprocess"].update(std=[0.5, 0, 0.5])))
+    write("manifest", "invalid-missing-labels.json",
+          manifest(lambda m: m["models"]["tiny"].update(labels="missing_labels.txt")))
+    write("manifest", "invalid-newline-in-name.json", manifest(rename_with_newline))
+
+
 def main():
     if CORPUS.exists():
         shutil.rmtree(CORPUS)
     safetensors_seeds()
     image_seeds()
     label_seeds()
+    result_file_seeds()
+    manifest_seeds()
     total = sum(p.stat().st_size for p in CORPUS.rglob("*") if p.is_file())
     print(f"{CORPUS}: {sum(1 for p in CORPUS.rglob('*') if p.is_file())} files, {total} bytes")
 

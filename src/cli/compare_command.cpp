@@ -6,7 +6,6 @@
 #include <fstream>
 #include <iostream>
 #include <set>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -203,16 +202,6 @@ std::vector<fs::path> output_dirs(const std::vector<std::string>& inputs, const 
   return dirs;
 }
 
-std::vector<ExplanationMethod> parse_methods(const std::string& list) {
-  std::vector<ExplanationMethod> methods;
-  std::stringstream in(list);
-  std::string name;
-  while (std::getline(in, name, ','))
-    if (!name.empty()) methods.push_back(parse_explanation_method(name));
-  if (methods.empty()) throw ConfigError("--maps: no method given");
-  return methods;
-}
-
 int run_compare(const CompareCommandOptions& options) {
   ModelOptions vit_options, cnn_options;
   vit_options.model = options.vit;
@@ -239,7 +228,7 @@ int run_compare(const CompareCommandOptions& options) {
   compare.vit_layer = options.layer - 1;
   compare.explained_class = options.cls;
   compare.effective_fields = !options.no_erf;
-  compare.methods = parse_methods(options.maps);
+  compare.methods = parse_explanation_methods(options.maps, "--maps");
   compare.explanation.seed = options.seed;
   if (!options.gradcam_layer.empty()) compare.explanation.gradcam_layer = cnn->find_layer(options.gradcam_layer);
   if (compare.explanation.gradcam_layer > cnn->feature_layer())

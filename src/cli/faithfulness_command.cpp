@@ -4,7 +4,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "cli/commands.hpp"
 #include "cli/faithfulness_report.hpp"
@@ -40,23 +39,13 @@ struct ModelRun {
   double seconds = 0;
 };
 
-std::vector<ExplanationMethod> parse_list(const std::string& list) {
-  std::vector<ExplanationMethod> methods;
-  std::stringstream in(list);
-  std::string name;
-  while (std::getline(in, name, ','))
-    if (!name.empty()) methods.push_back(parse_explanation_method(name));
-  if (methods.empty()) throw ConfigError("--methods: no method given");
-  return methods;
-}
-
 xt::xtensor<float, 3> preprocess(const RgbImage& photo, const ImageClassifier& model) {
   const PreprocessConfig& c = model.spec().preprocess;
   return normalize_image(resize_and_crop(photo, c), c.mean, c.std);
 }
 
 int run_faithfulness(const FaithfulnessOptions& options) {
-  const std::vector<ExplanationMethod> methods = parse_list(options.methods);
+  const std::vector<ExplanationMethod> methods = parse_explanation_methods(options.methods, "--methods");
   for (const std::string& file : {options.json, options.plot})
     if (!file.empty() && fs::is_directory(file)) throw ConfigError(file + ": is a folder, not a file");
   ModelOptions vit_options, cnn_options;

@@ -1,5 +1,6 @@
 // The explanation methods by name, and which model each applies to.
 #include <algorithm>
+#include <sstream>
 
 #include "vitscope/core/error.hpp"
 #include "vitscope/maps/explanations.hpp"
@@ -40,6 +41,16 @@ ExplanationMethod parse_explanation_method(const std::string& name) {
     known += (known.empty() ? "" : ", ") + std::string(info.name);
   }
   throw ConfigError("unknown map method '" + name + "' (known: " + known + ")");
+}
+
+std::vector<ExplanationMethod> parse_explanation_methods(const std::string& list, const std::string& option) {
+  std::vector<ExplanationMethod> methods;
+  std::stringstream in(list);
+  std::string name;
+  while (std::getline(in, name, ','))
+    if (!name.empty()) methods.push_back(parse_explanation_method(name));
+  if (methods.empty()) throw ConfigError(option + ": no method given");
+  return methods;
 }
 
 }  // namespace vitscope

@@ -7,21 +7,13 @@
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 
-#include "cli/cli_runner.hpp"
-#include "models/test_helpers.hpp"
+#include "cli/vit_cnn_args.hpp"
 
 using namespace vitscope::testing;
 namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
 
 namespace {
-
-const std::string kSamples = std::string(VITSCOPE_REPO_DIR) + "/samples";
-
-std::string model_args() {
-  return "--vit " + quote(shared_path("models/deit_tiny_patch16_224.safetensors")) + " --cnn " +
-         quote(shared_path("models/mobilenet_v1_0.75_224.safetensors"));
-}
 
 // Not blank: the pixel values vary.
 double pixel_spread(const cv::Mat& image) {

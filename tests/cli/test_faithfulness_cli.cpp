@@ -7,23 +7,11 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 
-#include "cli/cli_runner.hpp"
-#include "models/test_helpers.hpp"
+#include "cli/vit_cnn_args.hpp"
 
 using namespace vitscope::testing;
 namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
-
-namespace {
-
-const std::string kSamples = std::string(VITSCOPE_REPO_DIR) + "/samples";
-
-std::string model_args() {
-  return "--vit " + quote(shared_path("models/deit_tiny_patch16_224.safetensors")) + " --cnn " +
-         quote(shared_path("models/mobilenet_v1_0.75_224.safetensors"));
-}
-
-}  // namespace
 
 TEST_CASE("faithfulness scores each map, with error rows for bad images", "[cli][faithfulness]") {
   const fs::path in = fresh_dir("faithfulness_in"), out = fresh_dir("faithfulness_out");

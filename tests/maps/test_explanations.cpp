@@ -10,6 +10,7 @@
 #include <xtensor/xview.hpp>
 
 #include "models/test_cnn_cases.hpp"
+#include "models/deit_tiny_erf_case.hpp"
 #include "models/vit_golden_case.hpp"
 #include "vitscope/core/error.hpp"
 #include "vitscope/maps/cnn_maps.hpp"
@@ -159,26 +160,22 @@ TEST_CASE("Baseline maps and patch relevance", "[maps][explanations]") {
 
 TEST_CASE("DeiT-Tiny effective receptive fields agree with autograd (class token, last block; patch token, first block)",
           "[maps][explanations][real]") {
-  const std::string weights = shared_path("models/deit_tiny_patch16_224.safetensors");
-  const ModelRegistry registry = ModelRegistry::load(std::string(VITSCOPE_REPO_DIR) + "/weights/models.json");
-  ThreadPool pool(2);
-  auto loaded = load_classifier(registry.resolve(weights), &pool);
-  const auto& vit = dynamic_cast<const VitModel&>(*loaded);
-  const VitBackprop backprop(vit);
-  const SafeTensors golden = SafeTensors::open(data_path("vit/gradients/deit_tiny_erf.safetensors"));
-  const xt::xarray<float> input = golden.load_f32("input");
-  Session session(&pool);
-  const VitTape tape = backprop.record(xt::xtensor<float, 3>(xt::view(input, 0)), session);
+  DeitTinyErfCase c;
+  const VitModel& vit = *c.vit;
+  const VitBackprop& backprop = *c.backprop;
+  const VitTape& tape = c.tape;
+  Session& session = c.session;
+  const SafeTensors& golden = c.golden;
   REQUIRE(centre_patch_token(vit, tape) == 1 + 7 * 14 + 7);
   struct Case {
     const char* tensor;
     int block, token;
   };
-  for (const Case c : {Case{"cls_last", 11, 0}, Case{"patch_first", 0, centre_patch_token(vit, tape)}}) {
-    INFO(c.tensor);
-    const auto ours = vit_effective_receptive_fields(backprop, tape, session, {c.block}, c.token);
+  for (const Case k : {Case{"cls_last", 11, 0}, Case{"patch_first", 0, centre_patch_token(vit, tape)}}) {
+    INFO(k.tensor);
+    const auto ours = vit_effective_receptive_fields(backprop, tape, session, {k.block}, k.token);
     REQUIRE(ours.size() == 1);
-    const xt::xtensor<float, 2> reference = golden.load_f32(c.tensor);
+    const xt::xtensor<float, 2> reference = golden.load_f32(k.tensor);
     const MassSpread expected = mass_spread(reference, ours[0].centre_y, ours[0].centre_x, 0.95);
     CHECK(ours[0].spread.size == expected.size);
     CHECK(ours[0].spread.mean_distance == Approx(expected.mean_distance).epsilon(1e-4));

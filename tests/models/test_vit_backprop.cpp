@@ -5,6 +5,7 @@
 // position embedding; and the real DeiT-Tiny's input gradients of a class token and a patch token.
 #include <xtensor/xview.hpp>
 
+#include "deit_tiny_erf_case.hpp"
 #include "test_helpers.hpp"
 #include "vit_golden_case.hpp"
 #include "vitscope/core/error.hpp"
@@ -94,16 +95,12 @@ TEST_CASE("ViT gradients refuse a bf16 model and cotangents of the wrong shape",
 
 TEST_CASE("DeiT-Tiny: input gradients of the class token (last block) and a patch token (first block) equal autograd",
           "[models][gradients][real]") {
-  const std::string weights = shared_path("models/deit_tiny_patch16_224.safetensors");
-  const ModelRegistry registry = ModelRegistry::load(std::string(VITSCOPE_REPO_DIR) + "/weights/models.json");
-  ThreadPool pool(2);
-  auto model = load_classifier(registry.resolve(weights), &pool);
-  const auto& vit = dynamic_cast<const VitModel&>(*model);
-  const VitBackprop backprop(vit);
-  const SafeTensors golden = SafeTensors::open(data_path("vit/gradients/deit_tiny_erf.safetensors"));
-  const xt::xarray<float> input = golden.load_f32("input");
-  Session session(&pool);
-  const VitTape tape = backprop.record(xt::xtensor<float, 3>(xt::view(input, 0)), session);
+  DeitTinyErfCase c;
+  const VitModel& vit = *c.vit;
+  const VitBackprop& backprop = *c.backprop;
+  const VitTape& tape = c.tape;
+  Session& session = c.session;
+  const SafeTensors& golden = c.golden;
   const int T = tape.tokens, D = vit.config().width;
   struct Seed {
     const char* tensor;

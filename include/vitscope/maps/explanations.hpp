@@ -34,6 +34,8 @@ struct ExplanationMethodInfo {
 const std::vector<ExplanationMethodInfo>& explanation_methods();
 const ExplanationMethodInfo& explanation_method_info(ExplanationMethod method);
 ExplanationMethod parse_explanation_method(const std::string& name);  // ConfigError naming the known ones
+// "rollout,cam,..." → the methods, in order; ConfigError "<option>: ..." when empty or unknown.
+std::vector<ExplanationMethod> parse_explanation_methods(const std::string& list, const std::string& option);
 
 struct ExplanationOptions {
   RolloutOptions rollout;      // for Rollout

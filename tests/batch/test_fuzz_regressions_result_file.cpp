@@ -2,7 +2,7 @@
 // here because scan_result_file is part of the batch library.
 #include <catch2/catch.hpp>
 
-#include "fuzz/fuzz_entry_points_files.hpp"
+#include "fuzz/fuzz_entry_points_result_file.hpp"
 #include "fuzz/fuzz_replay.hpp"
 
 using namespace vitscope::fuzz;

@@ -9,7 +9,7 @@
 // exception aborts the run (a finding); under Catch2 it fails the test with its message.
 //
 // Target names: safetensors, image_decode, labels_csv, class_names (and result_file, manifest in
-// fuzz_entry_points_files.hpp). Target <t> is fuzz_<t>() here,
+// fuzz_entry_points_result_file.hpp, fuzz_entry_points_manifest.hpp). Target <t> is fuzz_<t>() here,
 // tests/fuzz/fuzz_<t>.cpp, the executable fuzz_<t>, tests/fuzz/corpus/<t>/ and
 // tests/data/fuzz_regressions/<t>/.
 #include <cstddef>

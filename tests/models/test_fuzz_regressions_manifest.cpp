@@ -2,7 +2,7 @@
 // here because ModelRegistry is part of the models library.
 #include <catch2/catch.hpp>
 
-#include "fuzz/fuzz_entry_points_files.hpp"
+#include "fuzz/fuzz_entry_points_manifest.hpp"
 #include "fuzz/fuzz_replay.hpp"
 
 using namespace vitscope::fuzz;

@@ -1,13 +1,9 @@
 #pragma once
-// The fuzz entry points of the files vitscope reads back (fuzz_entry_points.hpp has the rules):
-//   result_file: a batch result file, scanned as CSV and as JSON lines (what --resume and merge
-//                read: scan_result_file), throwing OutputError;
-//   manifest:    a model manifest (ModelRegistry::load), throwing ConfigError.
-// Kept apart from fuzz_entry_points.hpp because these readers live in the batch and models
-// libraries, which the io tests do not link.
+// The fuzz entry point of batch result files (fuzz_entry_points.hpp has the rules): a file scanned
+// as CSV and as JSON lines (scan_result_file, what --resume and merge read), throwing OutputError.
+// Apart from fuzz_entry_points.hpp because the reader is in the batch library.
 #include "fuzz/fuzz_entry_points.hpp"
 #include "vitscope/batch/output.hpp"
-#include "vitscope/models/model_registry.hpp"
 
 namespace vitscope::fuzz {
 
@@ -33,19 +29,6 @@ inline Outcome fuzz_result_file(const std::uint8_t* data, std::size_t size) {
     }
   }
   return outcome;
-}
-
-inline Outcome fuzz_manifest(const std::uint8_t* data, std::size_t size) {
-  static const ScratchFile scratch("manifest");
-  const std::string& path = scratch.write(data, size);
-  try {
-    const ModelRegistry registry = ModelRegistry::load(path);
-    for (const std::string& name : registry.names()) require(registry.contains(name), "a listed model is not found");
-    return Outcome::Accepted;
-  } catch (const ConfigError& e) {
-    check_error_message(e.what(), path);
-    return Outcome::Refused;
-  }
 }
 
 }  // namespace vitscope::fuzz

@@ -8,6 +8,7 @@ $py scripts/golden/gen_vit_cases.py            # random timm-layout ViTs: logits
 $py scripts/golden/gen_vit_variants.py         # those ViTs with forward options (window, mask, relu,
                                                # heads off, pos zero/permuted) + residual stream
 $py scripts/golden/gen_preprocess.py           # PIL resampling and torchvision preprocessing
+$py scripts/golden/gen_exif_preprocess.py      # the same on EXIF-oriented photos, orientation ignored / applied
 $py scripts/golden/gen_images.py               # small image fixtures: formats, EXIF, bit depths
 $py scripts/golden/gen_vit_maps.py             # attention rollout and distance from those cases
 $py scripts/golden/gen_vit_gradients.py        # autograd: input / attention gradients, Chefer maps,

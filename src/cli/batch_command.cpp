@@ -32,6 +32,7 @@ struct BatchOptions {
   bool quiet = false;
   double progress_every = 5;
   double max_megapixels = 100;
+  std::string exif = "apply";
   bool list = false;
 };
 
@@ -103,7 +104,7 @@ int run_batch(const BatchOptions& options) {
   check_topk(options.topk, *loaded.model);
   expect.model = loaded.model->spec().name;
   expect.predictions = static_cast<std::size_t>(std::min(options.topk, loaded.model->num_classes()));
-  expect.settings = settings_of(loaded.model->spec(), static_cast<int>(*expect.predictions));
+  expect.settings = settings_of(loaded.model->spec(), static_cast<int>(*expect.predictions), parse_exif_mode(options.exif));
   OpenedResults results = open_results(options.out, expect);
   std::size_t discovered = 0;
   const std::vector<std::string> paths =
@@ -124,7 +125,7 @@ int run_batch(const BatchOptions& options) {
     pipeline.decode_threads =
         options.decode_threads > 0 ? options.decode_threads : std::max(1, (model_threads + 3) / 4);
   }
-  pipeline.load.max_pixels = static_cast<std::int64_t>(options.max_megapixels * 1e6);
+  pipeline.load = image_load_options(options.exif, options.max_megapixels);
   pipeline.fail_fast = options.fail_fast;
   const InterruptFlag interrupt;
   pipeline.cancel = &interrupt.flag();
@@ -186,6 +187,7 @@ Subcommand add_batch_command(CLI::App& app) {
                   "Seconds between progress lines when stderr is not a terminal")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  add_exif_option(*cmd, o->exif);
   cmd->add_option("--max-megapixels", o->max_megapixels, "Refuse images larger than this, before decoding them")
       ->check(finite_positive_number())
       ->capture_default_str();

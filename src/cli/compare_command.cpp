@@ -39,6 +39,7 @@ struct CompareCommandOptions {
   std::string gradcam_layer;  // empty: default_gradcam_layer()
   std::uint64_t seed = 0;
   std::string out = "compare_out";
+  std::string exif = "apply";
   std::vector<std::string> paths;
 };
 
@@ -248,7 +249,7 @@ int run_compare(const CompareCommandOptions& options) {
   };
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     try {
-      const RgbImage photo = load_image(inputs[i]);
+      const RgbImage photo = load_image(inputs[i], image_load_options(options.exif));
       compare.explanation.image_index = static_cast<int>(i);
       const Comparison c = compare_models(*vit, &backprop, *cnn, vit_loaded.session, photo, labels, compare);
       const ReachCurves curves = reach_curves(c);
@@ -327,6 +328,7 @@ Subcommand add_compare_command(CLI::App& app) {
       ->check(CLI::Range(0.0, 0.99))
       ->capture_default_str();
   cmd->add_flag("--no-erf", o->no_erf, "Skip both models' effective receptive fields (one backward pass per block / layer)");
+  add_exif_option(*cmd, o->exif);
   cmd->add_option("--threads,-t", o->threads, "Worker threads (default: all cores)")->check(CLI::Range(1, 1024));
   cmd->add_option("--out,-o", o->out, "Output folder (one sub-folder per image when several)")
       ->capture_default_str();

@@ -89,4 +89,20 @@ void check_topk(int topk, const ImageClassifier& model) {
                       " classes");
 }
 
+void add_exif_option(CLI::App& command, std::string& mode) {
+  command
+      .add_option("--exif", mode,
+                  "EXIF orientation: apply (turn the photo as it is meant to be seen) or ignore (the stored "
+                  "pixels, as PIL and the PyTorch evaluation pipelines read them)")
+      ->check(CLI::IsMember({"apply", "ignore"}))
+      ->capture_default_str();
+}
+
+ImageLoadOptions image_load_options(const std::string& exif, double max_megapixels) {
+  ImageLoadOptions options;
+  options.exif = parse_exif_mode(exif);
+  options.max_pixels = static_cast<std::int64_t>(max_megapixels * 1e6);
+  return options;
+}
+
 }  // namespace vitscope::cli

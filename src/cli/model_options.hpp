@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "vitscope/io/image.hpp"
 #include "vitscope/models/classifier.hpp"
 #include "vitscope/core/thread_pool.hpp"
 
@@ -31,6 +32,11 @@ struct LoadedModel {
 
 // Resolves, opens and binds the model; ConfigError / WeightsError on failure.
 LoadedModel load_model(const ModelOptions& options);
+
+// --exif apply|ignore on a command that reads images (default apply).
+void add_exif_option(CLI::App& command, std::string& mode);
+// How the command loads images: the EXIF mode and the pixel limit.
+ImageLoadOptions image_load_options(const std::string& exif, double max_megapixels = 100);
 
 // A number option that must be finite and above zero (CLI::PositiveNumber lets "inf" through).
 CLI::Validator finite_positive_number();

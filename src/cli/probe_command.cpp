@@ -35,6 +35,7 @@ struct ProbeOptions {
   std::string cnn;
   unsigned seed = 0;
   int chunk = 10;
+  std::string exif = "apply";
 };
 
 // The images of DIR (labelled by labels.csv when given), preprocessed; unreadable ones are error
@@ -58,7 +59,7 @@ ProbeImages load_probe_images(const ProbeOptions& options, const PreprocessConfi
   std::vector<std::string> errors(paths.size());
   pool.run(static_cast<int>(paths.size()), [&](int i) {
     try {
-      tensors[i] = preprocess(load_image(paths[i]), config);
+      tensors[i] = preprocess(load_image(paths[i], image_load_options(options.exif)), config);
     } catch (const ImageError& e) {
       errors[i] = e.what();
     } catch (const std::exception& e) {
@@ -193,6 +194,7 @@ Subcommand add_probe_command(CLI::App& app) {
       ->required()
       ->check(CLI::IsMember({"window", "position", "norm", "heads", "conv"}));
   cmd->add_option("dir", o->dir, "Folder of the images")->required();
+  add_exif_option(*cmd, o->exif);
   cmd->add_option("--labels", o->labels_csv,
                   "CSV with file,class_index columns (files relative to DIR); without it, only agreement "
                   "with the unmodified model");

@@ -12,6 +12,7 @@
 #include "vitscope/batch/runner.hpp"
 #include "vitscope/core/error.hpp"
 #include "vitscope/io/dataset.hpp"
+#include "vitscope/io/image.hpp"
 #include "vitscope/models/validation.hpp"
 
 namespace vitscope::cli {
@@ -26,6 +27,7 @@ struct ValidateOptions {
   bool image_folder = false;
   std::string json_path;
   int confused = 10;
+  std::string exif = "apply";
 };
 
 std::string label_of(const LoadedModel& loaded, int index) {
@@ -61,7 +63,16 @@ int run_validate(const ValidateOptions& options) {
   }
 
   ValidationCounts counts;
-  run_in_batches(*loaded.model, loaded.session, paths, {}, [&](std::size_t i, const std::string& error, const float* logits) {
+  // How many photos carry an EXIF rotation: where --exif apply and PyTorch's evaluation differ.
+  int rotated = 0;
+  for (const std::string& path : paths) {
+    try {
+      const std::vector<std::uint8_t> bytes = read_image_file(path);
+      rotated += exif_orientation(bytes.data(), bytes.size()) != 1;
+    } catch (const ImageError&) {
+    }
+  }
+  run_in_batches(*loaded.model, loaded.session, paths, image_load_options(options.exif), [&](std::size_t i, const std::string& error, const float* logits) {
     if (!error.empty()) {
       std::cerr << "vitscope: error: " << error << '\n';
       ++counts.failed;
@@ -72,9 +83,11 @@ int run_validate(const ValidateOptions& options) {
 
   char line[512];
   std::snprintf(line, sizeof line,
-                "%s on %d images (%d unreadable)\ntop-1 accuracy %.2f%% (%d/%d)\ntop-5 accuracy %.2f%% (%d/%d)\n",
+                "%s on %d images (%d unreadable)\ntop-1 accuracy %.2f%% (%d/%d)\ntop-5 accuracy %.2f%% (%d/%d)\n"
+                "EXIF orientation: %d of the images carry a rotation or mirroring (--exif %s)\n",
                 loaded.model->spec().name.c_str(), counts.images, counts.failed, 100 * counts.top1_accuracy(),
-                counts.top1, counts.images, 100 * counts.top5_accuracy(), counts.top5, counts.images);
+                counts.top1, counts.images, 100 * counts.top5_accuracy(), counts.top5, counts.images, rotated,
+                options.exif.c_str());
   std::cout << line;
   nlohmann::json per_class = nlohmann::json::array();
   std::cout << "classes with top-1 errors (errors/images):\n";
@@ -94,7 +107,7 @@ int run_validate(const ValidateOptions& options) {
   }
   if (!options.json_path.empty()) {
     const nlohmann::json report = {
-        {"model", loaded.model->spec().name}, {"images", counts.images}, {"unreadable", counts.failed},
+        {"model", loaded.model->spec().name}, {"exif", options.exif}, {"exif_rotated_images", rotated}, {"images", counts.images}, {"unreadable", counts.failed},
         {"top1", counts.top1}, {"top5", counts.top5}, {"top1_accuracy", counts.top1_accuracy()},
         {"top5_accuracy", counts.top5_accuracy()}, {"per_class", per_class}, {"most_confused", confused}};
     std::ofstream out(options.json_path);
@@ -114,6 +127,7 @@ Subcommand add_validate_command(CLI::App& app) {
   cmd->add_option("--labels", o->labels_csv, "CSV with file,class_index columns (files relative to DIR)");
   cmd->add_flag("--imagefolder", o->image_folder, "DIR/<class name>/<images>, class names from the model's labels");
   cmd->add_option("--json", o->json_path, "Also write the report as JSON to this file");
+  add_exif_option(*cmd, o->exif);
   cmd->add_option("--confused", o->confused, "How many confused pairs to list")->check(CLI::Range(0, 100000))->capture_default_str();
   return {cmd, [o] { return run_validate(*o); }};
 }

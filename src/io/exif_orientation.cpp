@@ -80,6 +80,21 @@ int jpeg_orientation(const std::uint8_t* bytes, std::size_t size) {
   return 1;
 }
 
+int png_orientation(const std::uint8_t* bytes, std::size_t size) {
+  const Bytes b(bytes, size);
+  std::size_t pos = 8;  // after the signature: chunks of length, type, data, CRC
+  while (b.has(pos, 12)) {
+    const auto length = b.u32be(pos);
+    if (!length || !b.has(pos + 8, static_cast<std::size_t>(*length) + 4)) return 1;
+    if (b.starts_with(pos + 4, "eXIf", 4)) return tiff_orientation(Bytes(b.data() + pos + 8, *length));
+    if (b.starts_with(pos + 4, "IDAT", 4) || b.starts_with(pos + 4, "IEND", 4)) return 1;  // eXIf comes before
+    pos += 12 + static_cast<std::size_t>(*length);
+  }
+  return 1;
+}
+
+int tiff_file_orientation(const std::uint8_t* bytes, std::size_t size) { return tiff_orientation(Bytes(bytes, size)); }
+
 RgbImage apply_orientation(RgbImage image, int orientation) {
   switch (orientation) {
     case 2: return flipped(image, 1);

@@ -11,6 +11,10 @@ namespace vitscope::exif {
 // 1 (as stored) when there is none, or the tag is missing, malformed or out of range.
 int jpeg_orientation(const std::uint8_t* bytes, std::size_t size);
 
+// The same from a PNG's eXIf chunk (before the image data), and from a TIFF file's IFD0.
+int png_orientation(const std::uint8_t* bytes, std::size_t size);
+int tiff_file_orientation(const std::uint8_t* bytes, std::size_t size);
+
 // The image as it is meant to be seen (OpenCV's ApplyExifOrientation, PIL's exif_transpose):
 // 2 mirror, 3 rotate 180°, 4 flip, 5 transpose, 6 rotate 90° clockwise, 7 transverse,
 // 8 rotate 90° counter-clockwise.

@@ -22,6 +22,7 @@
 
 #include "io/image_integrity.hpp"
 #include "io/jpeg_decode.hpp"
+#include "io/exif_orientation.hpp"
 #include "io/image_sanitize.hpp"
 #include "vitscope/core/error.hpp"
 #include "vitscope/io/image.hpp"
@@ -158,7 +159,7 @@ RgbImage decode_image(const std::uint8_t* bytes, std::size_t size, const std::st
     // The size libjpeg will decode, checked too in case it differs from the header read above.
     const jpeg::Header jpeg_header = jpeg::read_header(bytes, size, name);
     check_pixel_limit(name, jpeg_header.width, jpeg_header.height, options.max_pixels);
-    if (!jpeg_header.cmyk) return jpeg::decode_rgb(bytes, size, name, jpeg_header);
+    if (!jpeg_header.cmyk) return jpeg::decode_rgb(bytes, size, name, jpeg_header, options.exif);
     // CMYK and YCCK: OpenCV's decoder below.
   }
 
@@ -179,7 +180,9 @@ RgbImage decode_image(const std::uint8_t* bytes, std::size_t size, const std::st
     // ANYDEPTH keeps 16-bit samples for our own rounding; ANYCOLOR keeps gray as one channel.
     // Any flag other than IMREAD_UNCHANGED makes OpenCV apply the EXIF orientation.
     const cv::Mat encoded(1, static_cast<int>(size), CV_8UC1, const_cast<std::uint8_t*>(bytes));
-    decoded = cv::imdecode(encoded, cv::IMREAD_ANYDEPTH | cv::IMREAD_ANYCOLOR);
+    int flags = cv::IMREAD_ANYDEPTH | cv::IMREAD_ANYCOLOR;
+    if (options.exif == ExifMode::Ignore) flags |= cv::IMREAD_IGNORE_ORIENTATION;
+    decoded = cv::imdecode(encoded, flags);
   } catch (const cv::Exception& e) {
     fail(name, "cannot decode " + format_name + " data (" + one_line(e) + ")");
   } catch (const std::exception& e) {
@@ -187,7 +190,35 @@ RgbImage decode_image(const std::uint8_t* bytes, std::size_t size, const std::st
   }
   if (decoded.empty()) fail(name, "cannot decode " + format_name + " data (truncated or corrupt)");
   check_pixel_limit(name, decoded.cols, decoded.rows, options.max_pixels);
-  return to_rgb(to_8bit(decoded, name), name);
+  RgbImage image = to_rgb(to_8bit(decoded, name), name);
+  // OpenCV 4.6's TIFF decoder orients the image whatever the flags (libtiff's oriented RGBA read):
+  // asked to ignore the orientation, undo it (6 and 8 undo each other; the others undo themselves).
+  if (options.exif == ExifMode::Ignore && format == ImageFormat::Tiff) {
+    const int orientation = exif::tiff_file_orientation(bytes, size);
+    image = exif::apply_orientation(std::move(image), orientation == 6 ? 8 : orientation == 8 ? 6 : orientation);
+  }
+  return image;
+}
+
+ExifMode parse_exif_mode(const std::string& name) {
+  if (name == "apply") return ExifMode::Apply;
+  if (name == "ignore") return ExifMode::Ignore;
+  throw ConfigError("--exif " + name + ": expected apply or ignore");
+}
+
+const char* exif_mode_name(ExifMode mode) { return mode == ExifMode::Apply ? "apply" : "ignore"; }
+
+int exif_orientation(const std::uint8_t* bytes, std::size_t size) {
+  switch (sniff_image_format(bytes, size)) {
+    case ImageFormat::Jpeg:
+      return exif::jpeg_orientation(bytes, size);
+    case ImageFormat::Png:
+      return exif::png_orientation(bytes, size);
+    case ImageFormat::Tiff:
+      return exif::tiff_file_orientation(bytes, size);
+    default:
+      return 1;
+  }
 }
 
 RgbImage load_image(const std::string& path, const ImageLoadOptions& options) {

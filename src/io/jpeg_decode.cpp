@@ -57,7 +57,7 @@ Header read_header(const std::uint8_t* bytes, std::size_t size, const std::strin
 }
 
 RgbImage decode_rgb(const std::uint8_t* bytes, std::size_t size, const std::string& name,
-                    const Header& header) {
+                    const Header& header, ExifMode exif) {
   RgbImage image = RgbImage::from_shape(
       {static_cast<std::size_t>(header.height), static_cast<std::size_t>(header.width), 3});
   // Flags 0: accurate integer IDCT and fancy upsampling, libjpeg's defaults, as OpenCV and PIL
@@ -65,7 +65,8 @@ RgbImage decode_rgb(const std::uint8_t* bytes, std::size_t size, const std::stri
   check(tjDecompress2(decompressor(name), bytes, static_cast<unsigned long>(size), image.data(),
                       header.width, 0, header.height, TJPF_RGB, 0),
         name);
-  return exif::apply_orientation(std::move(image), exif::jpeg_orientation(bytes, size));
+  return exif == ExifMode::Apply ? exif::apply_orientation(std::move(image), exif::jpeg_orientation(bytes, size))
+                                 : image;
 }
 
 }  // namespace vitscope::jpeg

@@ -21,9 +21,9 @@ struct Header {
 // "<name>: cannot decode JPEG data (...)".
 Header read_header(const std::uint8_t* bytes, std::size_t size, const std::string& name);
 
-// The decoded, oriented image of a file whose header (not CMYK) was read by read_header. Throws
-// ImageError "<name>: cannot decode JPEG data (...)".
+// The decoded image of a file whose header (not CMYK) was read by read_header, its EXIF
+// orientation applied or not. Throws ImageError "<name>: cannot decode JPEG data (...)".
 RgbImage decode_rgb(const std::uint8_t* bytes, std::size_t size, const std::string& name,
-                    const Header& header);
+                    const Header& header, ExifMode exif);
 
 }  // namespace vitscope::jpeg

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "vitscope/io/image.hpp"
 #include "vitscope/models/model_registry.hpp"
 
 namespace vitscope::batch {
@@ -17,14 +18,15 @@ struct RunSettings {
   std::string weights_sha256;  // of the weights file's bytes
   std::string precision;       // "fp32" | "bf16"
   int topk = 0;                // classes per row
-  std::string preprocess;      // the preprocessing, in words (resize, crop, interpolation, mean, std)
+  std::string preprocess;      // the preprocessing, in words (EXIF, resize, crop, interpolation, mean, std)
 
   nlohmann::json to_json() const;
   static RunSettings from_json(const nlohmann::json& j);  // std::exception on a missing field
 };
 
-// The settings of a run of `spec` writing `topk` classes per row; reads the weights file once.
-RunSettings settings_of(const ModelSpec& spec, int topk);
+// The settings of a run of `spec` writing `topk` classes per row, images loaded with `exif`;
+// reads the weights file once.
+RunSettings settings_of(const ModelSpec& spec, int topk, ExifMode exif = ExifMode::Apply);
 
 // "<results>.settings.json".
 std::string settings_path(const std::string& results_path);

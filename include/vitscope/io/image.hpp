@@ -27,13 +27,26 @@ struct ImageHeader {
 // Width and height from the header alone; nullopt when the header is missing or malformed.
 std::optional<ImageHeader> read_image_header(const std::uint8_t* bytes, std::size_t size);
 
+// What to do with an EXIF Orientation tag: turn the image as it is meant to be seen (right for
+// phone photos), or keep the stored pixels, as PIL.Image.open and so the timm / torchvision
+// evaluation pipelines do.
+enum class ExifMode { Apply, Ignore };
+ExifMode parse_exif_mode(const std::string& name);  // "apply" | "ignore"; ConfigError
+const char* exif_mode_name(ExifMode mode);
+
 struct ImageLoadOptions {
   std::int64_t max_pixels = 100'000'000;  // images larger than this are refused before decoding
+  ExifMode exif = ExifMode::Apply;
 };
+
+// The EXIF Orientation tag (1..8) of a JPEG, PNG (eXIf chunk) or TIFF file's bytes; 1 when there
+// is none or it cannot be read. Anything but 1 means the stored pixels are turned or mirrored.
+int exif_orientation(const std::uint8_t* bytes, std::size_t size);
 
 // Decodes an image, JPEG through libjpeg-turbo's TurboJPEG API (CMYK JPEG and every other format
 // through OpenCV; the pixels are the same, and nothing is printed on stderr):
-// EXIF orientation applied (JPEG, PNG and TIFF; OpenCV ignores it in WebP);
+// EXIF orientation applied (JPEG, PNG and TIFF; OpenCV ignores it in WebP) unless options.exif is
+// Ignore;
 // grayscale, alpha (dropped, as PIL's convert("RGB")), palette and 16-bit images converted to
 // 8-bit RGB, 16-bit samples as round(v / 257). Before decoding, the size in the header is checked
 // against max_pixels and the file's structure is checked for truncation, so a damaged file fails

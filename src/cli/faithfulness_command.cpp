@@ -124,7 +124,7 @@ int run_faithfulness(const FaithfulnessOptions& options) {
       rows.push_back(std::move(s));
     }
   }
-  std::cout << "faithfulness of each map on " << done << " images (each model's own top-1 class; 95% bootstrap intervals)\n"
+  std::cout << "faithfulness of each map on " << done << (done == 1 ? " image" : " images") << " (each model's own top-1 class; 95% bootstrap intervals)\n"
             << "ViT " << vit->spec().name << ": " << vit_run.seconds << " s; CNN " << cnn->spec().name << ": "
             << cnn_run.seconds << " s\n";
   print_faithfulness_table(rows);

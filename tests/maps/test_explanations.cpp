@@ -11,7 +11,7 @@
 
 #include "models/test_cnn_cases.hpp"
 #include "models/deit_tiny_erf_case.hpp"
-#include "models/vit_golden_case.hpp"
+#include "models/vit_gradient_case.hpp"
 #include "vitscope/core/error.hpp"
 #include "vitscope/maps/cnn_maps.hpp"
 #include "vitscope/maps/explanations.hpp"
@@ -36,15 +36,15 @@ std::vector<float> one_hot(int classes, int k) {
 }  // namespace
 
 TEST_CASE("Gradient-weighted rollout equals Chefer et al.'s rule on PyTorch autograd", "[maps][explanations]") {
-  for (const char* name : {"square", "distilled", "avgpool", "nonsquare", "interp"}) {
+  for (const char* name : kGradientCases) {
     DYNAMIC_SECTION(name) {
-      GoldenCase golden = open_case(name);
-      auto model = VitModel::load(golden.weights, golden.spec, nullptr);
-      const VitBackprop backprop(*model);
-      const SafeTensors grads = SafeTensors::open(data_path(std::string("vit/gradients/") + name + ".safetensors"));
+      const VitGradientCase c(name);
+      const VitModel* model = c.model.get();
+      const VitBackprop& backprop = *c.backprop;
+      const SafeTensors& grads = c.grads;
       const xt::xarray<float> expected = grads.load_f32("chefer");
       REQUIRE(grads.info("top1").dtype == DType::I32);
-      const xt::xtensor<float, 4> input = input_of(golden);
+      const xt::xtensor<float, 4>& input = c.input;
       Session session;
       for (std::size_t b = 0; b < input.shape(0); ++b) {
         const xt::xtensor<float, 3> image = image_of(input, b);

@@ -7,7 +7,7 @@
 
 #include "deit_tiny_erf_case.hpp"
 #include "test_helpers.hpp"
-#include "vit_golden_case.hpp"
+#include "vit_gradient_case.hpp"
 #include "vitscope/core/error.hpp"
 #include "vitscope/models/model_registry.hpp"
 #include "vitscope/models/vit_backprop.hpp"
@@ -35,13 +35,14 @@ xt::xtensor<float, 3> image_of(const xt::xtensor<float, 4>& batch, std::size_t b
 }  // namespace
 
 TEST_CASE("ViT input and attention gradients equal PyTorch autograd", "[models][gradients]") {
-  for (const char* name : {"square", "distilled", "avgpool", "nonsquare", "interp"}) {
+  for (const char* name : kGradientCases) {
     DYNAMIC_SECTION(name) {
-      GoldenCase golden = open_case(name);
-      auto model = VitModel::load(golden.weights, golden.spec, nullptr);
-      const VitBackprop backprop(*model);
-      const SafeTensors grads = SafeTensors::open(data_path(std::string("vit/gradients/") + name + ".safetensors"));
-      const xt::xtensor<float, 4> input = input_of(golden);
+      const VitGradientCase c(name);
+      const GoldenCase& golden = c.golden;
+      const VitModel* model = c.model.get();
+      const VitBackprop& backprop = *c.backprop;
+      const SafeTensors& grads = c.grads;
+      const xt::xtensor<float, 4>& input = c.input;
       const xt::xarray<float> logit_weights = grads.load_f32("logit_weights");
       const xt::xarray<float> input_grad = grads.load_f32("input_grad");
       const xt::xarray<float> token_seed = grads.load_f32("token_seed");
@@ -96,26 +97,21 @@ TEST_CASE("ViT gradients refuse a bf16 model and cotangents of the wrong shape",
 TEST_CASE("DeiT-Tiny: input gradients of the class token (last block) and a patch token (first block) equal autograd",
           "[models][gradients][real]") {
   DeitTinyErfCase c;
-  const VitModel& vit = *c.vit;
-  const VitBackprop& backprop = *c.backprop;
-  const VitTape& tape = c.tape;
-  Session& session = c.session;
-  const SafeTensors& golden = c.golden;
-  const int T = tape.tokens, D = vit.config().width;
+  const int T = c.tape.tokens, D = c.vit->config().width;
   struct Seed {
     const char* tensor;
     int block, token;
   };
   for (const Seed seed : {Seed{"cls_last", 11, 0}, Seed{"patch_first", 0, 1 + 7 * 14 + 7}}) {
     INFO(seed.tensor);
-    CHECK(std::stoi(golden.metadata().at(std::string(seed.tensor) + "_token")) == seed.token);
+    CHECK(std::stoi(c.golden.metadata().at(std::string(seed.tensor) + "_token")) == seed.token);
     xt::xtensor<float, 2> cotangent = xt::zeros<float>({static_cast<std::size_t>(T), static_cast<std::size_t>(D)});
     xt::view(cotangent, seed.token, xt::all()) = 1.0f;  // S = Σ_d stream[block + 1][token, d]
-    const VitGradient g = backprop.from_stream(tape, seed.block, cotangent, false, session);
+    const VitGradient g = c.backprop->from_stream(c.tape, seed.block, cotangent, false, c.session);
     const xt::xtensor<float, 2> map = xt::sum(xt::abs(g.image), {0});
     // Twelve fp32 blocks against float64: the small golden ViTs hold 1e-4, this one 1.5e-4 (class
     // token, last block); the receptive fields read from the maps agree exactly (tests/maps).
-    const double error = relative_error(map, golden.load_f32(seed.tensor));
+    const double error = relative_error(map, c.golden.load_f32(seed.tensor));
     CHECK(error < 5e-4);
   }
 }

@@ -9,6 +9,7 @@
 
 #include "vitscope/batch/output.hpp"
 #include "vitscope/core/error.hpp"
+#include "vitscope/core/json_numbers.hpp"
 #include "vitscope/io/file_digest.hpp"
 
 namespace vitscope::batch {
@@ -42,14 +43,14 @@ nlohmann::json RunSettings::to_json() const {
 }
 
 RunSettings RunSettings::from_json(const nlohmann::json& j) {
-  if (j.at("format_version").get<int>() != kFormatVersion)
+  if (!j.at("format_version").is_number_integer() || j.at("format_version") != kFormatVersion)
     throw std::runtime_error("format_version " + j.at("format_version").dump() + " is not " +
                              std::to_string(kFormatVersion));
   RunSettings s;
   s.model = j.at("model").get<std::string>();
   s.weights_sha256 = j.at("weights_sha256").get<std::string>();
   s.precision = j.at("precision").get<std::string>();
-  s.topk = j.at("topk").get<int>();
+  s.topk = json_int(j.at("topk"), "topk", 1, 1 << 20);
   s.preprocess = j.at("preprocess").get<std::string>();
   return s;
 }

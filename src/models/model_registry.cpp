@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "vitscope/core/error.hpp"
+#include "vitscope/core/json_numbers.hpp"
 #include "vitscope/io/safetensors.hpp"
 
 namespace fs = std::filesystem;
@@ -31,22 +32,18 @@ std::string string_or_empty(const json& object, const char* key) {
 PreprocessConfig parse_preprocess(const json& j) {
   PreprocessConfig config;
   if (j.contains("input_size")) {
-    config.input_height = j.at("input_size").at(0).get<int>();
-    config.input_width = j.at("input_size").at(1).get<int>();
+    // Beyond 4096 pixels a side nothing real is meant (and a preprocessed image would take gigabytes).
+    constexpr int kMaxSide = 4096;
+    config.input_height = json_int(j.at("input_size").at(0), "input_size[0]", 1, kMaxSide);
+    config.input_width = json_int(j.at("input_size").at(1), "input_size[1]", 1, kMaxSide);
   }
-  if (j.contains("crop_pct")) config.crop_pct = j.at("crop_pct").get<double>();
+  if (j.contains("crop_pct")) config.crop_pct = json_double(j.at("crop_pct"), "crop_pct");
   if (j.contains("interpolation"))
     config.interpolation = parse_interpolation(j.at("interpolation").get<std::string>());
   for (int c = 0; c < 3; ++c) {
-    if (j.contains("mean")) config.mean[c] = j.at("mean").at(c).get<float>();
-    if (j.contains("std")) config.std[c] = j.at("std").at(c).get<float>();
+    if (j.contains("mean")) config.mean[c] = json_float(j.at("mean").at(c), "mean[" + std::to_string(c) + "]");
+    if (j.contains("std")) config.std[c] = json_float(j.at("std").at(c), "std[" + std::to_string(c) + "]");
   }
-  // Beyond 4096 pixels a side nothing real is meant (and a preprocessed image would take gigabytes).
-  constexpr int kMaxSide = 4096;
-  if (config.input_height <= 0 || config.input_width <= 0 || config.input_height > kMaxSide ||
-      config.input_width > kMaxSide)
-    throw ConfigError("input_size [" + std::to_string(config.input_height) + ", " + std::to_string(config.input_width) +
-                      "] is not within 1.." + std::to_string(kMaxSide) + " pixels a side");
   if (!(config.crop_pct > 0 && config.crop_pct <= 1)) throw ConfigError("crop_pct must be in (0, 1]");
   for (int c = 0; c < 3; ++c)
     if (!std::isfinite(config.mean[c]) || !std::isfinite(config.std[c]) || !(config.std[c] > 0))
@@ -86,7 +83,7 @@ ModelRegistry ModelRegistry::load(const std::string& manifest_path) {
     const json root = json::parse(in);
     constexpr int kFormatVersion = 1;  // what this reader understands
     if (!root.contains("format_version") || !root.at("format_version").is_number_integer() ||
-        root.at("format_version").get<int>() != kFormatVersion)
+        root.at("format_version") != kFormatVersion)
       throw ConfigError("format_version " + (root.contains("format_version") ? root.at("format_version").dump() : "missing") +
                         ": this vitscope reads manifests of format_version " + std::to_string(kFormatVersion));
     registry.default_model_ = root.value("default_model", std::string());
@@ -102,9 +99,10 @@ ModelRegistry ModelRegistry::load(const std::string& manifest_path) {
       }
       if (j.contains("vit")) {
         const json& vit = j.at("vit");
-        entry.spec.patch_size = vit.value("patch_size", 16);
-        entry.spec.heads = vit.value("heads", 0);
-        entry.spec.layernorm_eps = vit.value("layernorm_eps", 1e-6f);
+        // Checked here for range only; whether they fit the weights is checked when the model loads.
+        if (vit.contains("patch_size")) entry.spec.patch_size = json_int(vit.at("patch_size"), "vit.patch_size", 1, 4096);
+        if (vit.contains("heads")) entry.spec.heads = json_int(vit.at("heads"), "vit.heads", 1, 1 << 16);
+        if (vit.contains("layernorm_eps")) entry.spec.layernorm_eps = json_float(vit.at("layernorm_eps"), "vit.layernorm_eps");
         entry.spec.pos_embed_antialias = vit.value("pos_embed_antialias", true);
       }
       if (j.contains("preprocess")) entry.spec.preprocess = parse_preprocess(j.at("preprocess"));

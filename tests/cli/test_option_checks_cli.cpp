@@ -75,7 +75,7 @@ TEST_CASE("manifests that cannot be right", "[cli][options]") {
   const std::vector<Case> cases = {
       {"version", "format_version 2", [](nlohmann::json& m) { m["format_version"] = 2; }},
       {"labels", "labels file", [&](nlohmann::json& m) { m["models"][deit]["labels"] = "no_such_labels.txt"; }},
-      {"input_size", "input_size [100000, 100000]",
+      {"input_size", "input_size[0] is 100000; expected an integer in 1..4096",
        [&](nlohmann::json& m) { m["models"][deit]["preprocess"]["input_size"] = {100000, 100000}; }},
       {"std", "std positive", [&](nlohmann::json& m) { m["models"][deit]["preprocess"]["std"] = {0.2, 0.0, 0.2}; }},
   };

@@ -27,12 +27,11 @@ std::string preprocess_words(const PreprocessConfig& p) {
 }
 
 std::string file_sha256(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError(path + ": cannot read the weights to take their digest");
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  const std::string data = bytes.str();
-  return sha256_hex(reinterpret_cast<const std::uint8_t*>(data.data()), data.size());
+  try {
+    return file_sha256_hex(path);
+  } catch (const std::runtime_error& e) {
+    throw ConfigError(std::string(e.what()) + " (the weights' digest goes into the settings file)");
+  }
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include "cli/model_options.hpp"
 #include "vitscope/core/error.hpp"
 #include "vitscope/models/model_registry.hpp"
+#include "vitscope/models/weights_digest.hpp"
 
 namespace vitscope::cli {
 namespace {
@@ -45,6 +46,8 @@ int run_info(ModelOptions options, const std::string& model) {
   line("model", spec.name);
   if (!spec.description.empty()) line("description", spec.description);
   line("weights", spec.weights_path);
+  const WeightsDigestCheck digest = check_weights_digest(spec);
+  line("sha256", describe(digest));
   line("architecture", summary.architecture);
   for (const auto& [key, value] : summary.config) line(key, value);
   line("parameters", with_thousands(summary.parameters) + " (" +
@@ -53,7 +56,8 @@ int run_info(ModelOptions options, const std::string& model) {
                              scaled(static_cast<double>(summary.macs_per_image), "MAC") + ", " +
                              scaled(2.0 * static_cast<double>(summary.macs_per_image), "FLOP") + ")");
   line("labels", loaded.labels.empty() ? std::string("none (class indices only)") : spec.labels_path);
-  return kExitOk;
+  // Weights that are not the file they should be are an error, though printed like the rest.
+  return digest.status == WeightsDigestCheck::Status::Mismatch ? kExitFatal : kExitOk;
 }
 
 int run_models() {

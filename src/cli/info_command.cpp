@@ -80,7 +80,7 @@ int run_models() {
 Subcommand add_info_command(CLI::App& app) {
   auto options = std::make_shared<ModelOptions>();
   auto model = std::make_shared<std::string>();
-  CLI::App* cmd = app.add_subcommand("info", "Print a model's configuration, parameters and MACs");
+  CLI::App* cmd = app.add_subcommand("info", "Print a model's configuration, parameters, MACs and whether its weights' SHA-256 is verified");
   cmd->add_option("model", *model, "Model name or .safetensors file (default: the default model)");
   cmd->add_option("--heads", options->heads, "Attention heads, for an unknown .safetensors file");
   return {cmd, [options, model] { return run_info(*options, *model); }};

@@ -15,7 +15,8 @@ namespace vitscope::cli {
 void add_model_options(CLI::App& command, ModelOptions& options) {
   command.add_option("--model,-m", options.model,
                      "Model name from weights/models.json, or a .safetensors file "
-                     "(default: deit_tiny_patch16_224)");
+                     "(default: deit_tiny_patch16_224). vitscope does not download: fetch a model's "
+                     "weights, verified by SHA-256, with scripts/fetch_weights.sh NAME");
   command.add_option("--threads,-t", options.threads, "Worker threads (default: all cores)")
       ->check(CLI::Range(1, 1024));
   command.add_option("--heads", options.heads,

@@ -9,6 +9,7 @@ $py scripts/golden/gen_vit_variants.py         # those ViTs with forward options
                                                # heads off, pos zero/permuted) + residual stream
 $py scripts/golden/gen_preprocess.py           # PIL resampling and torchvision preprocessing
 $py scripts/golden/gen_exif_preprocess.py      # the same on EXIF-oriented photos, orientation ignored / applied
+$py scripts/golden/gen_draft_decode.py         # the same on JPEGs decoded at Pillow's draft DCT scale (1/2, 1/4, 1/8)
 $py scripts/golden/gen_images.py               # small image fixtures: formats, EXIF, bit depths
 $py scripts/golden/gen_vit_maps.py             # attention rollout and distance from those cases
 $py scripts/golden/gen_vit_gradients.py        # autograd: input / attention gradients, Chefer maps,

@@ -159,7 +159,15 @@ RgbImage decode_image(const std::uint8_t* bytes, std::size_t size, const std::st
     // The size libjpeg will decode, checked too in case it differs from the header read above.
     const jpeg::Header jpeg_header = jpeg::read_header(bytes, size, name);
     check_pixel_limit(name, jpeg_header.width, jpeg_header.height, options.max_pixels);
-    if (!jpeg_header.cmyk) return jpeg::decode_rgb(bytes, size, name, jpeg_header, options.exif);
+    if (!jpeg_header.cmyk) {
+      int scale = 1;
+      if (options.decode == DecodeMode::Draft && options.draft_request) {
+        const auto [want_width, want_height] = options.draft_request(jpeg_header.width, jpeg_header.height);
+        scale = draft_scale(jpeg_header.width, jpeg_header.height, want_width, want_height);
+        if (!jpeg::scales_exactly(jpeg_header, scale)) scale = 1;  // images a few pixels wide
+      }
+      return jpeg::decode_rgb(bytes, size, name, jpeg_header, options.exif, scale);
+    }
     // CMYK and YCCK: OpenCV's decoder below.
   }
 
@@ -207,6 +215,22 @@ ExifMode parse_exif_mode(const std::string& name) {
 }
 
 const char* exif_mode_name(ExifMode mode) { return mode == ExifMode::Apply ? "apply" : "ignore"; }
+
+DecodeMode parse_decode_mode(const std::string& name) {
+  if (name == "exact") return DecodeMode::Exact;
+  if (name == "draft") return DecodeMode::Draft;
+  throw ConfigError("--decode " + name + ": expected exact or draft");
+}
+
+const char* decode_mode_name(DecodeMode mode) { return mode == DecodeMode::Exact ? "exact" : "draft"; }
+
+int draft_scale(int width, int height, int requested_width, int requested_height) {
+  if (requested_width <= 0 || requested_height <= 0) return 1;
+  const int scale = std::min(width / requested_width, height / requested_height);
+  for (const int s : {8, 4, 2})
+    if (scale >= s) return s;
+  return 1;
+}
 
 int exif_orientation(const std::uint8_t* bytes, std::size_t size) {
   switch (sniff_image_format(bytes, size)) {

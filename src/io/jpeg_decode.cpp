@@ -56,14 +56,36 @@ Header read_header(const std::uint8_t* bytes, std::size_t size, const std::strin
   return {width, height, colorspace == TJCS_CMYK || colorspace == TJCS_YCCK};
 }
 
+namespace {
+
+int scaled(int extent, int scale) { return (extent + scale - 1) / scale; }  // libjpeg's jdiv_round_up
+
+}  // namespace
+
+bool scales_exactly(const Header& header, int scale) {
+  if (scale == 1) return true;
+  int count = 0;
+  const tjscalingfactor* factors = tjGetScalingFactors(&count);
+  if (!factors) return false;
+  const int want_w = scaled(header.width, scale), want_h = scaled(header.height, scale);
+  for (int i = 0; i < count; ++i) {  // TurboJPEG's own choice: the first factor that fits
+    const tjscalingfactor f = factors[i];
+    if (TJSCALED(header.width, f) <= want_w && TJSCALED(header.height, f) <= want_h)
+      return f.num * scale == f.denom;
+  }
+  return false;
+}
+
 RgbImage decode_rgb(const std::uint8_t* bytes, std::size_t size, const std::string& name,
-                    const Header& header, ExifMode exif) {
-  RgbImage image = RgbImage::from_shape(
-      {static_cast<std::size_t>(header.height), static_cast<std::size_t>(header.width), 3});
+                    const Header& header, ExifMode exif, int scale) {
+  const int width = scaled(header.width, scale), height = scaled(header.height, scale);
+  RgbImage image = RgbImage::from_shape({static_cast<std::size_t>(height), static_cast<std::size_t>(width), 3});
   // Flags 0: accurate integer IDCT and fancy upsampling, libjpeg's defaults, as OpenCV and PIL
-  // decode. The completeness checks before decoding have refused truncated files.
-  check(tjDecompress2(decompressor(name), bytes, static_cast<unsigned long>(size), image.data(),
-                      header.width, 0, header.height, TJPF_RGB, 0),
+  // decode (Pillow's draft keeps them too). A width and height below the stored ones make
+  // TurboJPEG set libjpeg's scale_num / scale_denom (scales_exactly checks the factor). The
+  // completeness checks before decoding have refused truncated files.
+  check(tjDecompress2(decompressor(name), bytes, static_cast<unsigned long>(size), image.data(), width, 0,
+                      height, TJPF_RGB, 0),
         name);
   return exif == ExifMode::Apply ? exif::apply_orientation(std::move(image), exif::jpeg_orientation(bytes, size))
                                  : image;

@@ -80,6 +80,25 @@ Interpolation parse_interpolation(const std::string& name) {
   throw ConfigError("interpolation: unknown '" + name + "' (expected bilinear or bicubic)");
 }
 
+ResizeTarget resize_target(const PreprocessConfig& config, int height, int width) {
+  // timm: math.floor(size / crop_pct); a square target resizes the shorter side, any other target
+  // resizes both sides independently.
+  if (config.input_height == config.input_width) {
+    const int scale_size = static_cast<int>(std::floor(config.input_height / config.crop_pct));
+    const Size2 size = shorter_side_resize(height, width, scale_size);
+    return {size.width, size.height};
+  }
+  return {static_cast<int>(std::floor(config.input_width / config.crop_pct)),
+          static_cast<int>(std::floor(config.input_height / config.crop_pct))};
+}
+
+DraftRequest draft_request_for(const PreprocessConfig& config) {
+  return [config](int width, int height) {
+    const ResizeTarget target = resize_target(config, height, width);
+    return std::pair<int, int>{target.width, target.height};
+  };
+}
+
 RgbImage resize_and_crop(const RgbImage& image, const PreprocessConfig& config) {
   if (config.input_height <= 0 || config.input_width <= 0 || !(config.crop_pct > 0.0)) {
     throw ConfigError("preprocess: input size and crop_pct must be positive");
@@ -88,16 +107,8 @@ RgbImage resize_and_crop(const RgbImage& image, const PreprocessConfig& config) 
   const int width = static_cast<int>(image.shape()[1]);
   if (height <= 0 || width <= 0) throw ConfigError("preprocess: the image is empty");
 
-  // timm: math.floor(size / crop_pct); a square target resizes the shorter side, any other target
-  // resizes both sides independently.
-  Size2 target{};
-  if (config.input_height == config.input_width) {
-    const int scale_size = static_cast<int>(std::floor(config.input_height / config.crop_pct));
-    target = shorter_side_resize(height, width, scale_size);
-  } else {
-    target = {static_cast<int>(std::floor(config.input_height / config.crop_pct)),
-              static_cast<int>(std::floor(config.input_width / config.crop_pct))};
-  }
+  const ResizeTarget resized = resize_target(config, height, width);
+  const Size2 target{resized.height, resized.width};
   // Only the pixels the crop keeps are resampled (at the same size torchvision skips the resize,
   // and the region is merely copied).
   const CropPlacement placement =

@@ -3,15 +3,19 @@
 // count is read from the header and checked before any decoding.
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include <xtensor/xtensor.hpp>
 
+#include "vitscope/io/image_buffer.hpp"
+
 namespace vitscope {
 
-using RgbImage = xt::xtensor<std::uint8_t, 3>;  // [height, width, 3], RGB order
+// [height, width, 3], RGB order; large buffers recycled per thread (image_buffer.hpp).
+using RgbImage = xt::xtensor<std::uint8_t, 3, xt::layout_type::row_major, ImageBufferAllocator<std::uint8_t>>;
 
 enum class ImageFormat { Unknown, Jpeg, Png, Bmp, Webp, Tiff, Gif, Pnm };
 const char* image_format_name(ImageFormat format);
@@ -34,9 +38,29 @@ enum class ExifMode { Apply, Ignore };
 ExifMode parse_exif_mode(const std::string& name);  // "apply" | "ignore"; ConfigError
 const char* exif_mode_name(ExifMode mode);
 
+// How to decode a JPEG: every pixel (exact, what PyTorch pipelines see), or at the smallest DCT
+// scale (1/2, 1/4, 1/8) whose result is still at least the size the resize step needs, chosen as
+// Pillow's Image.draft('RGB', size) chooses it: scale = min(W // w, H // h) for a stored W x H and
+// a requested w x h, rounded down to 8, 4, 2 or 1. libjpeg then skips most of the inverse DCT
+// and of the colour conversion and upsampling; the entropy decoding of the whole file remains.
+// Formats other than JPEG, and CMYK JPEGs, are decoded exactly either way.
+enum class DecodeMode { Exact, Draft };
+DecodeMode parse_decode_mode(const std::string& name);  // "exact" | "draft"; ConfigError
+const char* decode_mode_name(DecodeMode mode);
+
+// Given an image's stored width and height (before any EXIF turn, as Pillow's draft sees it), the
+// width and height the caller will resize it to (preprocess.hpp: draft_request_for).
+using DraftRequest = std::function<std::pair<int, int>(int width, int height)>;
+
+// The DCT scale denominator (1, 2, 4 or 8) Pillow's draft picks for a stored width x height image
+// and a requested size.
+int draft_scale(int width, int height, int requested_width, int requested_height);
+
 struct ImageLoadOptions {
   std::int64_t max_pixels = 100'000'000;  // images larger than this are refused before decoding
   ExifMode exif = ExifMode::Apply;
+  DecodeMode decode = DecodeMode::Exact;
+  DraftRequest draft_request;  // needed by DecodeMode::Draft (without it, JPEGs decode exactly)
 };
 
 // The EXIF Orientation tag (1..8) of a JPEG, PNG (eXIf chunk) or TIFF file's bytes; 1 when there

@@ -42,6 +42,17 @@ struct PixelRegion {
 RgbImage pil_resize_region(const RgbImage& image, int width, int height, Interpolation interpolation,
                            const PixelRegion& region);
 
+// The size the resize step makes of a height x width image (before the centre crop).
+struct ResizeTarget {
+  int width = 0;
+  int height = 0;
+};
+ResizeTarget resize_target(const PreprocessConfig& config, int height, int width);
+
+// What --decode draft asks of a JPEG decoder for this preprocessing: the resize target of the
+// image's stored size (ImageLoadOptions::draft_request).
+DraftRequest draft_request_for(const PreprocessConfig& config);
+
 // The 8-bit stages: resize (shorter side to floor(size / crop_pct) for a square input; both sides to
 // floor(h / crop_pct), floor(w / crop_pct) otherwise, as timm does), then centre crop (zero padding
 // when the image is smaller than the crop, as torchvision does).

@@ -54,13 +54,15 @@ RunSettings RunSettings::from_json(const nlohmann::json& j) {
   return s;
 }
 
-RunSettings settings_of(const ModelSpec& spec, int topk, ExifMode exif) {
+RunSettings settings_of(const ModelSpec& spec, int topk, ExifMode exif, DecodeMode decode) {
   RunSettings s;
   s.model = spec.name;
   s.weights_sha256 = file_sha256(spec.weights_path);
   s.precision = spec.precision == Precision::Bf16 ? "bf16" : "fp32";
   s.topk = topk;
-  s.preprocess = std::string("exif ") + exif_mode_name(exif) + ", " + preprocess_words(spec.preprocess);
+  // "decode draft" only when drafted: files written by exact runs keep the words they always had.
+  s.preprocess = std::string("exif ") + exif_mode_name(exif) + ", " +
+                 (decode == DecodeMode::Draft ? "decode draft, " : "") + preprocess_words(spec.preprocess);
   return s;
 }
 

@@ -8,6 +8,7 @@
 #include "vitscope/batch/pipeline.hpp"
 #include "vitscope/batch/resume.hpp"
 #include "cli/batch_summary.hpp"
+#include "cli/draft_hint.hpp"
 #include "cli/commands.hpp"
 #include "cli/interrupt.hpp"
 #include "cli/model_options.hpp"
@@ -32,7 +33,7 @@ struct BatchOptions {
   bool quiet = false;
   double progress_every = 5;
   double max_megapixels = 100;
-  std::string exif = "apply";
+  ImageReadFlags image_read;  // --exif, --decode
   bool list = false;
 };
 
@@ -104,7 +105,7 @@ int run_batch(const BatchOptions& options) {
   check_topk(options.topk, *loaded.model);
   expect.model = loaded.model->spec().name;
   expect.predictions = static_cast<std::size_t>(std::min(options.topk, loaded.model->num_classes()));
-  expect.settings = settings_of(loaded.model->spec(), static_cast<int>(*expect.predictions), parse_exif_mode(options.exif));
+  expect.settings = settings_of(loaded.model->spec(), static_cast<int>(*expect.predictions), parse_exif_mode(options.image_read.exif), parse_decode_mode(options.image_read.decode));
   OpenedResults results = open_results(options.out, expect);
   std::size_t discovered = 0;
   const std::vector<std::string> paths =
@@ -125,7 +126,7 @@ int run_batch(const BatchOptions& options) {
     pipeline.decode_threads =
         options.decode_threads > 0 ? options.decode_threads : std::max(1, (model_threads + 3) / 4);
   }
-  pipeline.load = image_load_options(options.exif, options.max_megapixels);
+  pipeline.load = image_load_options(options.image_read, {loaded.model->spec().preprocess}, options.max_megapixels);
   pipeline.fail_fast = options.fail_fast;
   const InterruptFlag interrupt;
   pipeline.cancel = &interrupt.flag();
@@ -155,6 +156,13 @@ int run_batch(const BatchOptions& options) {
   progress.finish();
   context.interrupt_signal = interrupt.signal();
   std::cerr << batch_summary(stats, context);
+  if (!interrupt.flag().load()) {
+    ImageReadFlags as_draft = options.image_read;
+    as_draft.decode = "draft";
+    std::cerr << draft_hint({&stats, &paths, pipeline.load,
+                             image_load_options(as_draft, {loaded.model->spec().preprocess}, options.max_megapixels),
+                             loaded.model->spec().preprocess, model_threads});
+  }
   if (stats.stop == PipelineStats::Stop::Cancelled) return 128 + interrupt.signal();
   return stats.failed > 0 ? kExitSomeInputsFailed : kExitOk;
 }
@@ -187,7 +195,7 @@ Subcommand add_batch_command(CLI::App& app) {
                   "Seconds between progress lines when stderr is not a terminal")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  add_exif_option(*cmd, o->exif);
+  add_image_read_options(*cmd, o->image_read);
   cmd->add_option("--max-megapixels", o->max_megapixels, "Refuse images larger than this, before decoding them")
       ->check(finite_positive_number())
       ->capture_default_str();

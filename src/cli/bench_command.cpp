@@ -31,7 +31,7 @@ struct BenchOptions {
   bool profile = false;
   int window = 0;         // ViT: k×k window attention (0: full attention)
   int window_blocks = 0;  // ... in the first L blocks (0: all)
-  std::string exif = "apply";
+  ImageReadFlags image_read;  // --exif, --decode
 };
 
 // Peak resident memory of this process so far, in MB.
@@ -108,7 +108,7 @@ int run_bench(const BenchOptions& options) {
   // The peak first: the decoders' worker threads (OpenCV's) may still spin after decoding, and an
   // FMA loop sharing its core with one measured half the real rate.
   const kernels::PeakEstimate peak = kernels::estimate_peak(loaded.pool.get());
-  const double prep_ms = options.images.empty() ? 0.0 : preprocess_ms(options.images, p, image_load_options(options.exif));
+  const double prep_ms = options.images.empty() ? 0.0 : preprocess_ms(options.images, p, image_load_options(options.image_read, {p}));
   char line[1024];
   if (options.format == "json") {
     std::snprintf(line, sizeof line,
@@ -203,7 +203,7 @@ Subcommand add_bench_command(CLI::App& app) {
                   "With --window: only the first L blocks (0: all)")
       ->check(CLI::Range(0, 1000))
       ->capture_default_str();
-  add_exif_option(*cmd, options->exif);
+  add_image_read_options(*cmd, options->image_read);
   cmd->add_option("--images", options->images,
                   "Images (files or folders) to time decoding and preprocessing on, for their share");
   return {cmd, [options] { return run_bench(*options); }};

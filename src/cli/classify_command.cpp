@@ -21,7 +21,7 @@ struct ClassifyOptions {
   int topk = 5;
   std::string format = "text";
   double max_megapixels = 100;
-  std::string exif = "apply";
+  ImageReadFlags image_read;  // --exif, --decode
   std::vector<std::string> paths;
 };
 
@@ -30,7 +30,7 @@ int run_classify(const ClassifyOptions& options) {
   ImageClassifier& model = *loaded.model;
   check_topk(options.topk, model);
   const std::vector<std::string> inputs = discover_inputs(options.paths);
-  const ImageLoadOptions load_options = image_load_options(options.exif, options.max_megapixels);
+  const ImageLoadOptions load_options = image_load_options(options.image_read, {model.spec().preprocess}, options.max_megapixels);
 
   auto writer = make_result_writer(options.format, std::cout, model.spec().name, options.topk);
   writer->begin();
@@ -70,7 +70,7 @@ Subcommand add_classify_command(CLI::App& app) {
   cmd->add_option("--format,-f", options->format, "Output format")
       ->check(CLI::IsMember({"text", "json", "csv"}))
       ->capture_default_str();
-  add_exif_option(*cmd, options->exif);
+  add_image_read_options(*cmd, options->image_read);
   cmd->add_option("--max-megapixels", options->max_megapixels,
                   "Refuse images larger than this, before decoding them")
       ->check(finite_positive_number())

@@ -39,7 +39,7 @@ struct CompareCommandOptions {
   std::string gradcam_layer;  // empty: default_gradcam_layer()
   std::uint64_t seed = 0;
   std::string out = "compare_out";
-  std::string exif = "apply";
+  ImageReadFlags image_read;  // --exif, --decode
   std::vector<std::string> paths;
 };
 
@@ -237,6 +237,7 @@ int run_compare(const CompareCommandOptions& options) {
   const VitBackprop backprop(*vit);  // the ViT runs in fp32 here
   const std::vector<std::string>& labels = vit_loaded.labels.empty() ? cnn_loaded.labels : vit_loaded.labels;
   const std::string vit_name = vit->spec().name, cnn_name = cnn->spec().name;
+  const ImageLoadOptions load = image_load_options(options.image_read, {vit->spec().preprocess, cnn->spec().preprocess});
 
   const std::vector<std::string> inputs = discover_inputs(options.paths);
   const std::vector<fs::path> dirs = output_dirs(inputs, options.out);
@@ -249,7 +250,7 @@ int run_compare(const CompareCommandOptions& options) {
   };
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     try {
-      const RgbImage photo = load_image(inputs[i], image_load_options(options.exif));
+      const RgbImage photo = load_image(inputs[i], load);
       compare.explanation.image_index = static_cast<int>(i);
       const Comparison c = compare_models(*vit, &backprop, *cnn, vit_loaded.session, photo, labels, compare);
       const ReachCurves curves = reach_curves(c);
@@ -328,7 +329,7 @@ Subcommand add_compare_command(CLI::App& app) {
       ->check(CLI::Range(0.0, 0.99))
       ->capture_default_str();
   cmd->add_flag("--no-erf", o->no_erf, "Skip both models' effective receptive fields (one backward pass per block / layer)");
-  add_exif_option(*cmd, o->exif);
+  add_image_read_options(*cmd, o->image_read);
   cmd->add_option("--threads,-t", o->threads, "Worker threads (default: all cores)")->check(CLI::Range(1, 1024));
   cmd->add_option("--out,-o", o->out, "Output folder (one sub-folder per image when several)")
       ->capture_default_str();

@@ -27,7 +27,7 @@ struct FaithfulnessOptions {
   std::string plot;
   std::uint64_t seed = 0;
   int batch = 16;
-  std::string exif = "apply";
+  ImageReadFlags image_read;  // --exif, --decode
   int threads = 0;
   std::vector<std::string> paths;
 };
@@ -81,10 +81,11 @@ int run_faithfulness(const FaithfulnessOptions& options) {
     std::cerr << "vitscope: error: no images found in the given paths\n";
     return kExitSomeInputsFailed;
   }
+  const ImageLoadOptions load = image_load_options(options.image_read, {vit->spec().preprocess, cnn->spec().preprocess});
   int failed = 0, done = 0;
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     try {
-      const RgbImage photo = load_image(inputs[i], image_load_options(options.exif));
+      const RgbImage photo = load_image(inputs[i], load);
       explanation.image_index = static_cast<int>(i);
       auto start = std::chrono::steady_clock::now();
       const auto vit_curves = vit_faithfulness(*vit, backprop, vit_run.loaded.session, preprocess(photo, *vit),
@@ -161,7 +162,7 @@ Subcommand add_faithfulness_command(CLI::App& app) {
   cmd->add_option("--plot", o->plot, "Draw the mean curves of every map into this PNG");
   cmd->add_option("--seed", o->seed, "Seed of the random baseline (image i uses seed + i)")->capture_default_str();
   cmd->add_option("--batch", o->batch, "Perturbed images per forward pass")->check(CLI::Range(1, 256))->capture_default_str();
-  add_exif_option(*cmd, o->exif);
+  add_image_read_options(*cmd, o->image_read);
   cmd->add_option("--threads,-t", o->threads, "Worker threads (default: all cores)")->check(CLI::Range(1, 1024));
   cmd->add_option("paths", o->paths, "Image files or folders")->required();
   return {cmd, [o] { return run_faithfulness(*o); }};

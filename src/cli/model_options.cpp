@@ -1,5 +1,6 @@
 #include "cli/model_options.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include <filesystem>
@@ -90,19 +91,40 @@ void check_topk(int topk, const ImageClassifier& model) {
                       " classes");
 }
 
-void add_exif_option(CLI::App& command, std::string& mode) {
+void add_image_read_options(CLI::App& command, ImageReadFlags& flags) {
   command
-      .add_option("--exif", mode,
+      .add_option("--exif", flags.exif,
                   "EXIF orientation: apply (turn the photo as it is meant to be seen) or ignore (the stored "
                   "pixels, as PIL and the PyTorch evaluation pipelines read them)")
       ->check(CLI::IsMember({"apply", "ignore"}))
       ->capture_default_str();
+  command
+      .add_option("--decode", flags.decode,
+                  "JPEG decoding: exact (every pixel, as PyTorch pipelines decode) or draft (libjpeg's DCT "
+                  "scaling to the smallest 1/2, 1/4 or 1/8 still at least the size the resize needs, as "
+                  "Pillow's Image.draft: several times faster on large photos, slightly different inputs)")
+      ->check(CLI::IsMember({"exact", "draft"}))
+      ->capture_default_str();
 }
 
-ImageLoadOptions image_load_options(const std::string& exif, double max_megapixels) {
+ImageLoadOptions image_load_options(const ImageReadFlags& flags, const std::vector<PreprocessConfig>& preprocess,
+                                    double max_megapixels) {
   ImageLoadOptions options;
-  options.exif = parse_exif_mode(exif);
+  options.exif = parse_exif_mode(flags.exif);
+  options.decode = parse_decode_mode(flags.decode);
   options.max_pixels = static_cast<std::int64_t>(max_megapixels * 1e6);
+  if (options.decode == DecodeMode::Draft) {
+    std::vector<DraftRequest> requests;
+    for (const PreprocessConfig& config : preprocess) requests.push_back(draft_request_for(config));
+    options.draft_request = [requests](int width, int height) {
+      std::pair<int, int> largest{0, 0};
+      for (const DraftRequest& request : requests) {
+        const auto [w, h] = request(width, height);
+        largest = {std::max(largest.first, w), std::max(largest.second, h)};
+      }
+      return largest;
+    };
+  }
   return options;
 }
 

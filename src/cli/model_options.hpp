@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "vitscope/io/image.hpp"
+#include "vitscope/preprocess/preprocess.hpp"
 #include "vitscope/models/classifier.hpp"
 #include "vitscope/core/thread_pool.hpp"
 
@@ -33,10 +34,18 @@ struct LoadedModel {
 // Resolves, opens and binds the model; ConfigError / WeightsError on failure.
 LoadedModel load_model(const ModelOptions& options);
 
-// --exif apply|ignore on a command that reads images (default apply).
-void add_exif_option(CLI::App& command, std::string& mode);
-// How the command loads images: the EXIF mode and the pixel limit.
-ImageLoadOptions image_load_options(const std::string& exif, double max_megapixels = 100);
+// How a command reads images, as given on its command line.
+struct ImageReadFlags {
+  std::string exif = "apply";    // --exif apply|ignore
+  std::string decode = "exact";  // --decode exact|draft
+};
+// --exif apply|ignore and --decode exact|draft on a command that reads images.
+void add_image_read_options(CLI::App& command, ImageReadFlags& flags);
+// How the command loads images for models with these preprocessings: the EXIF mode, the decode
+// mode (a draft decode asks for the largest of the models' resize targets, so that no model's
+// input is made from an upsampled image) and the pixel limit.
+ImageLoadOptions image_load_options(const ImageReadFlags& flags, const std::vector<PreprocessConfig>& preprocess,
+                                    double max_megapixels = 100);
 
 // A number option that must be finite and above zero (CLI::PositiveNumber lets "inf" through).
 CLI::Validator finite_positive_number();

@@ -35,7 +35,7 @@ struct ProbeOptions {
   std::string cnn;
   unsigned seed = 0;
   int chunk = 10;
-  std::string exif = "apply";
+  ImageReadFlags image_read;  // --exif, --decode
 };
 
 // The images of DIR (labelled by labels.csv when given), preprocessed; unreadable ones are error
@@ -55,11 +55,12 @@ ProbeImages load_probe_images(const ProbeOptions& options, const PreprocessConfi
     paths = discover_inputs({options.dir});
   }
   if (paths.empty()) throw ConfigError(options.dir + ": no images found");
+  const ImageLoadOptions load = image_load_options(options.image_read, {config});
   std::vector<xt::xtensor<float, 3>> tensors(paths.size());
   std::vector<std::string> errors(paths.size());
   pool.run(static_cast<int>(paths.size()), [&](int i) {
     try {
-      tensors[i] = preprocess(load_image(paths[i], image_load_options(options.exif)), config);
+      tensors[i] = preprocess(load_image(paths[i], load), config);
     } catch (const ImageError& e) {
       errors[i] = e.what();
     } catch (const std::exception& e) {
@@ -194,7 +195,7 @@ Subcommand add_probe_command(CLI::App& app) {
       ->required()
       ->check(CLI::IsMember({"window", "position", "norm", "heads", "conv"}));
   cmd->add_option("dir", o->dir, "Folder of the images")->required();
-  add_exif_option(*cmd, o->exif);
+  add_image_read_options(*cmd, o->image_read);
   cmd->add_option("--labels", o->labels_csv,
                   "CSV with file,class_index columns (files relative to DIR); without it, only agreement "
                   "with the unmodified model");

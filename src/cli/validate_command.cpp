@@ -27,7 +27,7 @@ struct ValidateOptions {
   bool image_folder = false;
   std::string json_path;
   int confused = 10;
-  std::string exif = "apply";
+  ImageReadFlags image_read;  // --exif, --decode
 };
 
 std::string label_of(const LoadedModel& loaded, int index) {
@@ -72,7 +72,7 @@ int run_validate(const ValidateOptions& options) {
     } catch (const ImageError&) {
     }
   }
-  run_in_batches(*loaded.model, loaded.session, paths, image_load_options(options.exif), [&](std::size_t i, const std::string& error, const float* logits) {
+  run_in_batches(*loaded.model, loaded.session, paths, image_load_options(options.image_read, {loaded.model->spec().preprocess}), [&](std::size_t i, const std::string& error, const float* logits) {
     if (!error.empty()) {
       std::cerr << "vitscope: error: " << error << '\n';
       ++counts.failed;
@@ -87,7 +87,7 @@ int run_validate(const ValidateOptions& options) {
                 "EXIF orientation: %d of the images carry a rotation or mirroring (--exif %s)\n",
                 loaded.model->spec().name.c_str(), counts.images, counts.failed, 100 * counts.top1_accuracy(),
                 counts.top1, counts.images, 100 * counts.top5_accuracy(), counts.top5, counts.images, rotated,
-                options.exif.c_str());
+                options.image_read.exif.c_str());
   std::cout << line;
   nlohmann::json per_class = nlohmann::json::array();
   std::cout << "classes with top-1 errors (errors/images):\n";
@@ -107,7 +107,7 @@ int run_validate(const ValidateOptions& options) {
   }
   if (!options.json_path.empty()) {
     const nlohmann::json report = {
-        {"model", loaded.model->spec().name}, {"exif", options.exif}, {"exif_rotated_images", rotated}, {"images", counts.images}, {"unreadable", counts.failed},
+        {"model", loaded.model->spec().name}, {"exif", options.image_read.exif}, {"decode", options.image_read.decode}, {"exif_rotated_images", rotated}, {"images", counts.images}, {"unreadable", counts.failed},
         {"top1", counts.top1}, {"top5", counts.top5}, {"top1_accuracy", counts.top1_accuracy()},
         {"top5_accuracy", counts.top5_accuracy()}, {"per_class", per_class}, {"most_confused", confused}};
     std::ofstream out(options.json_path);
@@ -127,7 +127,7 @@ Subcommand add_validate_command(CLI::App& app) {
   cmd->add_option("--labels", o->labels_csv, "CSV with file,class_index columns (files relative to DIR)");
   cmd->add_flag("--imagefolder", o->image_folder, "DIR/<class name>/<images>, class names from the model's labels");
   cmd->add_option("--json", o->json_path, "Also write the report as JSON to this file");
-  add_exif_option(*cmd, o->exif);
+  add_image_read_options(*cmd, o->image_read);
   cmd->add_option("--confused", o->confused, "How many confused pairs to list")->check(CLI::Range(0, 100000))->capture_default_str();
   return {cmd, [o] { return run_validate(*o); }};
 }

@@ -31,6 +31,26 @@ inline std::string deit_tiny_model() { return shared_path("models/deit_tiny_patc
 // under the sanitizers slow.
 inline std::string tiny_model() { return data_path("vit/tokens197.safetensors"); }
 
+// The model of the batch tests whose rows are checked against a reference run: DeiT-Tiny, real
+// weights, in the normal build; the 2-block test ViT under the sanitizers, where what is checked is
+// the rows' plumbing and DeiT-Tiny's forward passes took most of the suite's time (its real-weights
+// path runs under the sanitizers in the models suite).
+inline std::string reference_model() {
+#ifdef VITSCOPE_SANITIZER_BUILD
+  return tiny_model();
+#else
+  return deit_tiny_model();
+#endif
+}
+// The name its rows carry.
+inline std::string reference_model_name() {
+#ifdef VITSCOPE_SANITIZER_BUILD
+  return "tokens197";
+#else
+  return "deit_tiny_patch16_224";
+#endif
+}
+
 // The arguments of `vitscope batch` over one folder with one model, writing to `out`.
 inline std::string batch_args(const std::string& model, const fs::path& dir, const fs::path& out,
                               const std::string& extra = "") {
@@ -234,7 +254,7 @@ constexpr int kDeitPhotos = 24;
 inline const std::map<std::string, std::string>& reference_records(const std::string& model) {
   static std::map<std::string, std::map<std::string, std::string>> by_model;
   if (by_model.count(model)) return by_model.at(model);
-  const bool deit = model == deit_tiny_model();
+  const bool deit = model == deit_tiny_model();  // fewer photos: DeiT-Tiny is slower
   const fs::path dir = fresh_dir(deit ? "batch_reference_deit" : "batch_reference_tiny");
   const int photos = deit ? kDeitPhotos : 100;
   make_photo_folder(dir / "photos", photos, 0);

@@ -18,7 +18,7 @@ TEST_CASE("batch: one row per photo, the sha256 of its bytes and the reference r
   const fs::path dir = fresh_dir("batch_rows");
   const std::vector<fs::path> photos = make_photo_folder(dir / "photos", 8, 0);
   const fs::path out = dir / "results.csv";
-  const RunResult run = run_vitscope(batch_args(deit_tiny_model(), dir / "photos", out, "--batch 3"));
+  const RunResult run = run_vitscope(batch_args(reference_model(), dir / "photos", out, "--batch 3"));
   INFO(run.err);
   REQUIRE(run.status == 0);
   const ResultRecords results = read_records(out);
@@ -33,9 +33,9 @@ TEST_CASE("batch: one row per photo, the sha256 of its bytes and the reference r
     CHECK(fields.at("path") == photos[i].string());  // discovery order: sorted
     CHECK(fields.at("status") == "ok");
     CHECK(fields.at("error").empty());
-    CHECK(fields.at("model") == "deit_tiny_patch16_224");
+    CHECK(fields.at("model") == reference_model_name());
     CHECK(fields.at("sha256") == photo_digests().at(source_photo(photos[i].string())));
-    CHECK(without_path(results.records[i]) == reference_records(deit_tiny_model()).at(fields.at("sha256")));
+    CHECK(without_path(results.records[i]) == reference_records(reference_model()).at(fields.at("sha256")));
   }
   // The summary names the counts, the throughput and the slowest stage.
   CHECK_THAT(run.err, Contains("8 images in"));
@@ -47,10 +47,10 @@ TEST_CASE("batch: one row per photo, the sha256 of its bytes and the reference r
 TEST_CASE("batch: rows agree with classify, and JSONL carries the same values", "[cli][batch]") {
   const fs::path dir = fresh_dir("batch_jsonl");
   make_photo_folder(dir / "photos", 4, 8);
-  const RunResult jsonl = run_vitscope(batch_args(deit_tiny_model(), dir / "photos", dir / "r.jsonl", "--topk 3 --quiet"));
+  const RunResult jsonl = run_vitscope(batch_args(reference_model(), dir / "photos", dir / "r.jsonl", "--topk 3 --quiet"));
   INFO(jsonl.err);
   REQUIRE(jsonl.status == 0);
-  const RunResult classify = run_vitscope("classify --format json --topk 3 --model " + quote(deit_tiny_model()) +
+  const RunResult classify = run_vitscope("classify --format json --topk 3 --model " + quote(reference_model()) +
                                           " " + quote((dir / "photos").string()));
   REQUIRE(classify.status == 0);
   const auto expected = nlohmann::json::parse(classify.out).at("results");
@@ -78,12 +78,12 @@ TEST_CASE("batch: rows agree with classify, and JSONL carries the same values", 
 TEST_CASE("batch: the rows do not depend on the batch size, the threads or the decode threads", "[cli][batch]") {
   const fs::path dir = fresh_dir("batch_invariance");
   make_photo_folder(dir / "photos", 11, 12);
-  const RunResult one = run_vitscope(batch_args(deit_tiny_model(), dir / "photos", dir / "b1.csv", "--batch 1 --threads 1 --quiet"));
+  const RunResult one = run_vitscope(batch_args(reference_model(), dir / "photos", dir / "b1.csv", "--batch 1 --threads 1 --quiet"));
   // --decode-threads 0: the images are prepared on the model's threads between batches.
   const RunResult eight = run_vitscope(
-      batch_args(deit_tiny_model(), dir / "photos", dir / "b8.csv", "--batch 8 --threads 2 --decode-threads 0 --quiet"));
+      batch_args(reference_model(), dir / "photos", dir / "b8.csv", "--batch 8 --threads 2 --decode-threads 0 --quiet"));
   const RunResult three = run_vitscope(
-      batch_args(deit_tiny_model(), dir / "photos", dir / "b3.csv", "--batch 3 --threads 2 --decode-threads 3 --quiet"));
+      batch_args(reference_model(), dir / "photos", dir / "b3.csv", "--batch 3 --threads 2 --decode-threads 3 --quiet"));
   INFO(one.err << eight.err << three.err);
   REQUIRE(one.status == 0);
   REQUIRE(eight.status == 0);
@@ -111,7 +111,7 @@ TEST_CASE("batch: each bad file gets its own error row; no result lands on anoth
 
   const fs::path out = dir / "results.csv";
   const RunResult run = run_vitscope("batch " + quote(photos.string()) + " " + quote(fifo.string()) + " --model " +
-                                     quote(deit_tiny_model()) + " --batch 4 --out " + quote(out.string()));
+                                     quote(reference_model()) + " --batch 4 --out " + quote(out.string()));
   INFO(run.err);
   CHECK(run.status == 1);
   const ResultRecords results = read_records(out);
@@ -123,7 +123,7 @@ TEST_CASE("batch: each bad file gets its own error row; no result lands on anoth
     if (fields.at("status") != "ok") continue;
     ++ok;
     CHECK(fields.at("sha256") == photo_digests().at(source_photo(path)));
-    CHECK(without_path(record) == reference_records(deit_tiny_model()).at(fields.at("sha256")));
+    CHECK(without_path(record) == reference_records(reference_model()).at(fields.at("sha256")));
   }
   CHECK(ok == 5);
   auto error_of = [&](const fs::path& file) {

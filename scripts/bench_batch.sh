@@ -13,10 +13,17 @@
 #   2. peak resident memory (/usr/bin/time -v) of `batch` on --count and on --large files (default
 #      10000): it must not grow with the folder;
 #   3. a sharded run: --shards processes (default 4) started by GNU parallel, one model thread each,
-#      joined by `vitscope merge --expect`, must give exactly the file of one unsharded run (cmp).
+#      joined by `vitscope merge --expect`, must give exactly the file of one unsharded run (cmp);
+#   4. phone-sized photos: --photos12mp JPEGs (default 40; ImageNet photos enlarged to 4000x3000,
+#      quality 90, 4:2:0, by PIL) classified with --decode exact and --decode draft at batch 8 on the
+#      first --threads count, against the model alone, --repeats times alternating, with the time
+#      per image of each stage from batch's summary and the peak resident memory; and the exact
+#      decode side by side with libjpeg-turbo's own djpeg on the same files (djpeg -rgb to
+#      /dev/null, one file after another; vitscope's decode time from the summary of a run with one
+#      model thread and one decode thread, so that the decode has a core of its own).
 #
 #   scripts/bench_batch.sh [--build-dir build] [--count 1000] [--large 10000] [--threads 2,1]
-#                          [--repeats 3] [--shards 4] [--topk 5]
+#                          [--repeats 3] [--shards 4] [--topk 5] [--photos12mp 40]
 #
 # Folders, result files and logs go to .cache/bench_batch/. The machine should be otherwise idle:
 # other work on the same cores shows up in every number. A quick check that it all works:
@@ -31,6 +38,7 @@ thread_counts=2,1
 shards=4
 topk=5
 repeats=3
+photos12mp=40
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --build-dir) build_dir="$2"; shift 2 ;;
@@ -40,7 +48,8 @@ while [[ $# -gt 0 ]]; do
     --shards) shards="$2"; shift 2 ;;
     --repeats) repeats="$2"; shift 2 ;;
     --topk) topk="$2"; shift 2 ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    --photos12mp) photos12mp="$2"; shift 2 ;;
+    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
     *) echo "bench_batch.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -48,8 +57,8 @@ done
 vitscope="$build_dir/vitscope"
 photos="$repo/../shared/images/imagenet-100"
 cache="$repo/.cache/bench_batch"
-for need in "$vitscope" "$photos" /usr/bin/time; do
-  [[ -e "$need" ]] || { echo "bench_batch.sh: missing $need (build vitscope; ../shared beside the repo; apt-get install time)" >&2; exit 1; }
+for need in "$vitscope" "$photos" /usr/bin/time /usr/bin/djpeg /usr/bin/python3; do
+  [[ -e "$need" ]] || { echo "bench_batch.sh: missing $need (build vitscope; ../shared beside the repo; apt-get install time libjpeg-turbo-progs python3-pil)" >&2; exit 1; }
 done
 command -v parallel >/dev/null || { echo "bench_batch.sh: GNU parallel is missing (apt-get install parallel)" >&2; exit 1; }
 mkdir -p "$cache"
@@ -84,13 +93,14 @@ model_rate() {
     awk '{ printf "%.2f %.2f\n", $2, 1000 / $1 }'
 }
 
-# Runs batch under /usr/bin/time: batch_run <folder> <out> <batch> <threads> <log>; prints
-# "<images/s of the run> <wall s> <peak RSS MB>".
+# Runs batch under /usr/bin/time: batch_run <folder> <out> <batch> <threads> <log> [options...];
+# prints "<images/s of the run> <wall s> <peak RSS MB>".
 batch_run() {
   local dir="$1" out="$2" batch="$3" threads="$4" log="$5"
-  rm -f "$out"
+  shift 5
+  rm -f "$out" "$out.settings.json"
   /usr/bin/time -v "$vitscope" batch "$dir" --out "$out" --batch "$batch" --threads "$threads" \
-    --topk "$topk" --quiet 2>"$log"
+    --topk "$topk" --quiet "$@" 2>"$log"
   local rate wall rss
   rate=$(sed -n 's/^vitscope batch: .* (\([0-9.]*\) images\/s).*/\1/p' "$log")
   wall=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, t, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + t[i]; print s }' "$log")
@@ -162,5 +172,67 @@ if cmp -s "$cache/merged.csv" "$cache/batch8_t$first_threads.csv"; then same="id
 rows=$(($(wc -l < "$cache/merged.csv") - 1))
 echo "sharded: $shards processes x 1 model thread (GNU parallel), $count files in $(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }') s" \
      "($sharded_rate images/s including model loads); merged $rows rows: $same to the unsharded run"
+
+# --- 4. phone-sized photos: exact and draft decode ------------------------------------------------
+large_photos="$cache/photos_12mp_$photos12mp"
+if [[ ! -f "$large_photos/.complete" ]]; then
+  rm -rf "$large_photos"
+  mkdir -p "$large_photos"
+  /usr/bin/python3 - "$photos" "$large_photos" "$photos12mp" <<'PY'
+import glob, os, sys
+from PIL import Image
+src, dst, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+originals = sorted(glob.glob(os.path.join(src, "*.JPEG")))
+for i in range(n):
+    image = Image.open(originals[i % len(originals)]).convert("RGB").resize((4000, 3000), Image.BICUBIC)
+    image.save(os.path.join(dst, "photo_%03d.jpg" % i), quality=90, subsampling=2)
+PY
+  touch "$large_photos/.complete"
+fi
+# A stage's ms per image from a batch log: stage_ms <log> <stage>.
+stage_ms() { sed -n "s/.* $2 \([0-9.]*\) ms.*/\1/p" "$1" | head -n 1; }
+echo
+echo "$photos12mp JPEGs of 4000x3000 (12 MP), batch 8, $first_threads model threads, medians of $repeats alternating runs:"
+echo
+echo "| decode | model alone img/s | vitscope batch img/s | batch / model | decode ms/img | preprocess ms/img | model ms/img | peak RSS MB |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+iterations=$(( (photos12mp + 7) / 8 ))
+declare -A rates_of rss_of
+models12=()
+for ((r = 0; r < repeats; r++)); do
+  read -r model _ < <(model_rate 8 "$first_threads" "$iterations")
+  models12+=("$model")
+  for mode in exact draft; do
+    read -r rate wall rss < <(batch_run "$large_photos" "$cache/photos12mp_$mode.csv" 8 "$first_threads" \
+                              "$cache/photos12mp_${mode}_$r.log" --decode "$mode")
+    rates_of[$mode]+="$rate " rss_of[$mode]+="$rss "
+  done
+done
+model12=$(median "${models12[@]}")
+for mode in exact draft; do
+  rate=$(median ${rates_of[$mode]})
+  log="$cache/photos12mp_${mode}_$((repeats / 2)).log"
+  echo "| $mode | $model12 | $rate | $(awk -v a="$rate" -v b="$model12" 'BEGIN { printf "%.3f", a / b }') |" \
+       "$(stage_ms "$log" decode) | $(stage_ms "$log" preprocess) | $(stage_ms "$log" model) | $(median ${rss_of[$mode]}) |"
+done
+exact_rate=$(median ${rates_of[exact]}) draft_rate=$(median ${rates_of[draft]})
+echo
+echo "draft / exact throughput: $(awk -v a="$draft_rate" -v b="$exact_rate" 'BEGIN { printf "%.2f", a / b }')"
+
+# Exact decode against djpeg on the same files, alternating: vitscope with one model thread and one
+# decode thread (the decode has a core of its own), djpeg one file after another.
+vit_ms=() djpeg_ms=()
+for ((r = 0; r < repeats; r++)); do
+  batch_run "$large_photos" "$cache/photos12mp_decode.csv" 8 1 "$cache/photos12mp_decode_$r.log" \
+    --decode exact --decode-threads 1 >/dev/null
+  vit_ms+=("$(stage_ms "$cache/photos12mp_decode_$r.log" decode)")
+  start=$(date +%s.%N)
+  for f in "$large_photos"/*.jpg; do djpeg -rgb -outfile /dev/null "$f"; done
+  end=$(date +%s.%N)
+  djpeg_ms+=("$(awk -v n="$photos12mp" -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", 1000 * (b - a) / n }')")
+done
+vit=$(median "${vit_ms[@]}") dj=$(median "${djpeg_ms[@]}")
+echo "exact decode of a 12 MP JPEG: vitscope $vit ms (runs: ${vit_ms[*]}), djpeg $dj ms (runs: ${djpeg_ms[*]}):" \
+     "$(awk -v a="$vit" -v b="$dj" 'BEGIN { printf "%.2f", a / b }') x djpeg's time"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 [[ "$same" == "identical (cmp)" ]] || exit 1

@@ -25,8 +25,10 @@ case "${1:-}" in
     exit 0
     ;;
 esac
+parallel_tests=1
+[[ "$build" == build-asan ]] && parallel_tests="$(nproc)"  # the sanitizer suites are CPU-bound and long
 cmake -S . -B "$build" "${flags[@]}"
 cmake --build "$build" -j"$(nproc)"
-ctest --test-dir "$build" --output-on-failure
+ctest --test-dir "$build" --output-on-failure -j"$parallel_tests"
 # The real-weights test's summary line (top-1 accuracy on the 100 labelled photos).
 grep -h "top-1 accuracy" "$build/Testing/Temporary/LastTest.log" || true

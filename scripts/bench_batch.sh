@@ -23,7 +23,7 @@
 #      model thread and one decode thread, so that the decode has a core of its own).
 #
 #   scripts/bench_batch.sh [--build-dir build] [--count 1000] [--large 10000] [--threads 2,1]
-#                          [--repeats 3] [--shards 4] [--topk 5] [--photos12mp 40]
+#                          [--repeats 3] [--shards 4] [--topk 5] [--photos12mp 40] [--only-photos12mp]
 #
 # Folders, result files and logs go to .cache/bench_batch/. The machine should be otherwise idle:
 # other work on the same cores shows up in every number. A quick check that it all works:
@@ -39,6 +39,7 @@ shards=4
 topk=5
 repeats=3
 photos12mp=40
+only_photos12mp=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --build-dir) build_dir="$2"; shift 2 ;;
@@ -49,6 +50,7 @@ while [[ $# -gt 0 ]]; do
     --repeats) repeats="$2"; shift 2 ;;
     --topk) topk="$2"; shift 2 ;;
     --photos12mp) photos12mp="$2"; shift 2 ;;
+    --only-photos12mp) only_photos12mp=1; shift ;;
     -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
     *) echo "bench_batch.sh: unknown option $1" >&2; exit 2 ;;
   esac
@@ -109,17 +111,19 @@ batch_run() {
 }
 
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+# The median of the numbers given as arguments.
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+IFS=, read -r -a threads_list <<<"$thread_counts"
+first_threads="${threads_list[0]}"
+same="identical (cmp)"
+if ((only_photos12mp == 0)); then
 small_dir=$(make_folder "$count")
 large_dir=$(make_folder "$large")
 
 echo
-# The median of the numbers given as arguments.
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 echo "| batch | threads | model alone img/s (all runs) | model alone img/s (median run) | vitscope batch img/s | batch / model (all runs) | range of the $repeats paired ratios | batch / model (median run) | wall s | peak RSS MB |"
 echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-IFS=, read -r -a threads_list <<<"$thread_counts"
-first_threads="${threads_list[0]}"
 rm -f "$cache"/batch*_t*.csv "$cache"/batch*_t*.log  # results of earlier runs are not compared
 for threads in "${threads_list[@]}"; do
   for batch in 1 8; do
@@ -172,6 +176,7 @@ if cmp -s "$cache/merged.csv" "$cache/batch8_t$first_threads.csv"; then same="id
 rows=$(($(wc -l < "$cache/merged.csv") - 1))
 echo "sharded: $shards processes x 1 model thread (GNU parallel), $count files in $(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }') s" \
      "($sharded_rate images/s including model loads); merged $rows rows: $same to the unsharded run"
+fi  # only_photos12mp
 
 # --- 4. phone-sized photos: exact and draft decode ------------------------------------------------
 large_photos="$cache/photos_12mp_$photos12mp"

@@ -58,7 +58,7 @@ RunSettings settings_of(const ModelSpec& spec, int topk, ExifMode exif, DecodeMo
   RunSettings s;
   s.model = spec.name;
   s.weights_sha256 = file_sha256(spec.weights_path);
-  s.precision = spec.precision == Precision::Bf16 ? "bf16" : "fp32";
+  s.precision = precision_name(spec.precision);
   s.topk = topk;
   // "decode draft" only when drafted: files written by exact runs keep the words they always had.
   s.preprocess = std::string("exif ") + exif_mode_name(exif) + ", " +

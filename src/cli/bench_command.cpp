@@ -104,7 +104,7 @@ int run_bench(const BenchOptions& options) {
   const double gflops = flops / median / 1e9;
   const double rss_mb = peak_rss_mb();
   const double weights_mb = static_cast<double>(model.summary().parameters) *
-                            (options.model.precision == "bf16" ? 2.0 : 4.0) / (1 << 20);
+                            (options.model.precision == "bf16" ? 2.0 : options.model.precision == "int8" ? 1.0 : 4.0) / (1 << 20);
   // The peak first: the decoders' worker threads (OpenCV's) may still spin after decoding, and an
   // FMA loop sharing its core with one measured half the real rate.
   const kernels::PeakEstimate peak = kernels::estimate_peak(loaded.pool.get());

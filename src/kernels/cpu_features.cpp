@@ -60,6 +60,7 @@ CpuFeatures detect_cpu_features() {
   f.avx512bw = f.avx512f && bit(leaf7.ebx, 30);
   f.avx512vl = f.avx512f && bit(leaf7.ebx, 31);
   f.avx512bf16 = f.avx512f && bit(leaf7_1.eax, 5);
+  f.avx512vnni = f.avx512f && bit(leaf7.ecx, 11);
 #endif
   return f;
 }
@@ -71,6 +72,10 @@ const CpuFeatures& cpu_features() {
 
 bool supports_avx512_bf16_kernels(const CpuFeatures& f) {
   return f.avx512f && f.avx512bw && f.avx512dq && f.avx512vl && f.avx512bf16 && f.fma;
+}
+
+bool supports_avx512_vnni_kernels(const CpuFeatures& f) {
+  return f.avx512f && f.avx512bw && f.avx512vl && f.avx512vnni;
 }
 
 bool bf16_disabled_by_env_value(const char* value) {

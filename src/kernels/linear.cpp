@@ -26,12 +26,17 @@ LinearWeights LinearWeights::pack(const float* b, int n, int k, int ldb, Precisi
     case Precision::Fp32:
       w.packed_ = PackedMatrix::pack(b, n, k, ldb, pool);
       break;
+    case Precision::Int8:
+      w.packed_ = PackedMatrixInt8::pack(b, n, k, ldb, Int8Backend::automatic, pool);
+      break;
   }
   return w;
 }
 
 Precision LinearWeights::precision() const {
-  return std::holds_alternative<PackedMatrixBf16>(packed_) ? Precision::Bf16 : Precision::Fp32;
+  if (std::holds_alternative<PackedMatrixBf16>(packed_)) return Precision::Bf16;
+  if (std::holds_alternative<PackedMatrixInt8>(packed_)) return Precision::Int8;
+  return Precision::Fp32;
 }
 
 int LinearWeights::rows() const {
@@ -44,7 +49,8 @@ int LinearWeights::cols() const {
 
 std::size_t LinearWeights::bytes() const {
   return std::visit(Overloaded{[](const PackedMatrix& p) { return p.size() * sizeof(float); },
-                               [](const PackedMatrixBf16& p) { return p.bytes(); }},
+                               [](const PackedMatrixBf16& p) { return p.bytes(); },
+                               [](const PackedMatrixInt8& p) { return p.bytes(); }},
                     packed_);
 }
 
@@ -58,6 +64,9 @@ void LinearWeights::apply(const float* a, int lda, int m, float* out, int ldo,
   std::visit(Overloaded{[&](const PackedMatrix& p) { linear(a, lda, m, p, out, ldo, epilogue, pool); },
                         [&](const PackedMatrixBf16& p) {
                           linear_bf16(a, lda, m, p, out, ldo, epilogue, pool);
+                        },
+                        [&](const PackedMatrixInt8& p) {
+                          linear_int8(a, lda, m, p, out, ldo, epilogue, pool);
                         }},
              packed_);
 }
@@ -71,6 +80,8 @@ const ActivationProducts& activation_products(Precision precision) {
       },
       [](int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc,
          ThreadPool* pool) { gemm_ab_bf16(m, n, k, a, lda, b, ldb, c, ldc, pool); }};
+  // int8 quantises the weighted layers only: attention's products of two activations (q·kᵀ, p·v)
+  // stay in fp32.
   return precision == Precision::Bf16 ? bf16 : fp32;
 }
 

@@ -26,6 +26,12 @@ void gemm_abt_bf16_ref(int m, int n, int k, float alpha, const float* a, int lda
 void gemm_ab_bf16_ref(int m, int n, int k, const float* a, int lda, const float* b, int ldb,
                       float* c, int ldc);
 
+// ---- vitscope/kernels/gemm_int8.hpp ---------------------------------------
+// Both operands quantised per row with quantize_rows_int8, the products summed in 64-bit integers,
+// then out (=|+=) act(float(sum) · (s_a · s_b) + bias).
+void linear_int8_ref(const float* a, int lda, int m, const float* b, int n, int k, float* out, int ldo,
+                     const LinearEpilogue& epilogue);
+
 // ---- vitscope/kernels/conv.hpp --------------------------------------------
 void depthwise_conv3x3_ref(const ConvGeometry& g, const float* in, const float* weight,
                            const float* bias, Clamp clamp, float* out);

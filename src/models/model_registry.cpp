@@ -65,12 +65,20 @@ std::string detect_architecture(const std::string& path) {
 
 }  // namespace
 
-const char* precision_name(Precision precision) { return precision == Precision::Bf16 ? "bf16" : "fp32"; }
+const char* precision_name(Precision precision) {
+  switch (precision) {
+    case Precision::Bf16: return "bf16";
+    case Precision::Int8: return "int8";
+    case Precision::Fp32: break;
+  }
+  return "fp32";
+}
 
 Precision parse_precision(const std::string& name) {
   if (name == "fp32") return Precision::Fp32;
   if (name == "bf16") return Precision::Bf16;
-  throw ConfigError("precision '" + name + "': expected fp32 or bf16");
+  if (name == "int8") return Precision::Int8;
+  throw ConfigError("precision '" + name + "': expected fp32, bf16 or int8");
 }
 
 ModelRegistry ModelRegistry::load(const std::string& manifest_path) {

@@ -16,7 +16,7 @@ namespace vitscope::batch {
 struct RunSettings {
   std::string model;
   std::string weights_sha256;  // of the weights file's bytes
-  std::string precision;       // "fp32" | "bf16"
+  std::string precision;       // "fp32" | "bf16" | "int8"
   int topk = 0;                // classes per row
   std::string preprocess;      // the preprocessing, in words (EXIF, resize, crop, interpolation, mean, std)
 
@@ -26,7 +26,8 @@ struct RunSettings {
 
 // The settings of a run of `spec` writing `topk` classes per row, images loaded with `exif`;
 // reads the weights file once.
-RunSettings settings_of(const ModelSpec& spec, int topk, ExifMode exif = ExifMode::Apply);
+RunSettings settings_of(const ModelSpec& spec, int topk, ExifMode exif = ExifMode::Apply,
+                        DecodeMode decode = DecodeMode::Exact);
 
 // "<results>.settings.json".
 std::string settings_path(const std::string& results_path);

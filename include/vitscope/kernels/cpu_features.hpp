@@ -12,6 +12,7 @@ struct CpuFeatures {
   bool avx512dq = false;
   bool avx512vl = false;
   bool avx512bf16 = false;  // vdpbf16ps, vcvtne2ps2bf16
+  bool avx512vnni = false;  // vpdpbusd
 };
 
 // Asks the CPU (cpuid, and xgetbv for the register state the OS saves). All false off x86.
@@ -22,6 +23,9 @@ const CpuFeatures& cpu_features();
 
 // True when every extension the AVX512-BF16 kernels are compiled for is present.
 bool supports_avx512_bf16_kernels(const CpuFeatures& features);
+
+// True when every extension the AVX512-VNNI kernels are compiled for is present.
+bool supports_avx512_vnni_kernels(const CpuFeatures& features);
 
 // Whether a value of the environment variable VITSCOPE_DISABLE_BF16 turns the AVX512-BF16 kernels
 // off: any value but unset (null), empty or "0".

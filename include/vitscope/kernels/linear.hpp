@@ -7,6 +7,7 @@
 
 #include "vitscope/kernels/gemm.hpp"
 #include "vitscope/kernels/gemm_bf16.hpp"
+#include "vitscope/kernels/gemm_int8.hpp"
 #include "vitscope/kernels/precision.hpp"
 #include "vitscope/core/thread_pool.hpp"
 
@@ -34,7 +35,7 @@ class LinearWeights {
              ThreadPool* pool) const;
 
  private:
-  std::variant<PackedMatrix, PackedMatrixBf16> packed_;
+  std::variant<PackedMatrix, PackedMatrixBf16, PackedMatrixInt8> packed_;
 };
 
 // The products of two activations that attention computes, at one precision:

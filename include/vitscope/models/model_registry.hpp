@@ -17,7 +17,7 @@ struct WeightSource {
 };
 
 const char* precision_name(Precision precision);
-Precision parse_precision(const std::string& name);  // "fp32" | "bf16"; ConfigError
+Precision parse_precision(const std::string& name);  // "fp32" | "bf16" | "int8"; ConfigError
 
 struct ModelSpec {
   std::string name;          // "deit_tiny_patch16_224", or the file stem for a bare .safetensors

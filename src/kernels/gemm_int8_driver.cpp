@@ -1,0 +1,161 @@
+// Loop nest of the int8 GEMM: A quantised per row into unsigned quads once per call, then threads
+// over output tiles, K blocks, B panels and A panels, with the micro-kernel of the backend
+// innermost leaving int32 sums in a per-thread buffer; the epilogue turns them into floats
+// (offset, both scales) and hands them to the shared fp32 epilogue (bias, GELU, store).
+#include "kernels/gemm_int8_driver.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <vector>
+
+#include "kernels/gemm_epilogue.hpp"
+#include "kernels/gemm_int8_layout.hpp"
+#include "kernels/gemm_layout.hpp"
+#include "kernels/parallel.hpp"
+#include "kernels/simd.hpp"
+#include "vitscope/kernels/gemm_int8.hpp"
+
+namespace vitscope::kernels::gemm_int8_detail {
+
+using gemm_detail::ceil_div;
+using gemm_detail::round_up;
+
+std::ptrdiff_t a_quads_stride(int k4) {
+  constexpr int kLineQuads = 16;  // 64-byte cache line
+  int lines = std::max(1, ceil_div(k4, kLineQuads));
+  if (lines % 2 == 0) ++lines;
+  return static_cast<std::ptrdiff_t>(lines) * kLineQuads;
+}
+
+std::size_t packed_b_quads_size(int n, int k) {
+  return static_cast<std::size_t>(round_up(n, kNR)) * static_cast<std::size_t>(ceil_div(k, 4));
+}
+
+namespace {
+
+// One row of a quantised into unsigned quads (qa + 128; bytes past k are 128, and add nothing
+// since B is zero there) and its scale.
+void quantize_row(const float* a, int k, std::uint32_t* quads, float* scale) {
+  thread_local std::vector<std::int8_t> q;
+  if (q.size() < static_cast<std::size_t>(k)) q.resize(static_cast<std::size_t>(k));
+  quantize_rows_int8(a, k, 1, k, q.data(), k, scale);
+  auto* bytes = reinterpret_cast<std::uint8_t*>(quads);
+  const int k4 = ceil_div(k, 4);
+  for (int i = 0; i < k; ++i) bytes[i] = static_cast<std::uint8_t>(q[static_cast<std::size_t>(i)] + 128);
+  for (int i = k; i < 4 * k4; ++i) bytes[i] = 128;
+}
+
+struct QuantisedA {
+  const std::uint32_t* quads;
+  const float* scales;  // [round_up(m, kMR)], 0 past m
+};
+
+// A as unsigned quads [round_up(m, kMR)][lda4] (zero rows past m) and its row scales, in memory
+// kept by the calling thread; workers only read it while the caller waits in run().
+QuantisedA quantize_a(const Int8GemmProblem& g, std::ptrdiff_t lda4, ThreadPool* pool) {
+  thread_local std::vector<std::uint32_t> quads;
+  thread_local std::vector<float> scales;
+  const std::size_t rows = static_cast<std::size_t>(round_up(g.m, kMR));
+  if (quads.size() < rows * lda4) quads.resize(rows * lda4);
+  if (scales.size() < rows) scales.resize(rows);
+  std::fill(quads.begin() + static_cast<std::ptrdiff_t>(g.m * lda4), quads.begin() + static_cast<std::ptrdiff_t>(rows * lda4), 0u);
+  std::fill(scales.begin() + g.m, scales.begin() + static_cast<std::ptrdiff_t>(rows), 0.0f);
+  const std::size_t min_rows = std::max(1, (1 << 16) / std::max(g.k, 1));
+  std::uint32_t* q = quads.data();
+  float* s = scales.data();
+  parallel_ranges(pool, static_cast<std::size_t>(g.m), min_rows, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t r = begin; r < end; ++r)
+      quantize_row(g.a + static_cast<std::ptrdiff_t>(r) * g.lda, g.k, q + r * lda4, s + r);
+  });
+  return {q, s};
+}
+
+std::int32_t* ensure(std::vector<std::int32_t>& v, std::size_t size) {
+  if (v.size() < size) v.resize(size);
+  return v.data();
+}
+
+constexpr int kRowBatches = kNR / simd::kLanes;
+static_assert(kNR % simd::kLanes == 0, "a micro-tile row is whole batches");
+
+// out[rows, cols] (=|+=) act(s_a[r] · s_b[c] · (sum[r][c] − offset[c]) + bias[c]) from one
+// micro-tile of int32 sums [kMR][kNR]; b_scales, offsets and bias hold kNR values (zero past cols).
+void finish_tile(const std::int32_t* sums, int rows, int cols, const float* a_scales, const float* b_scales,
+                 const std::int32_t* offsets, const float* bias, float* out, int ldo,
+                 const gemm_detail::Epilogue& epilogue) {
+  for (int r = 0; r < rows; ++r) {
+    simd::Batch x[kRowBatches];
+    const simd::Batch a_scale(a_scales[r]);
+    for (int v = 0; v < kRowBatches; ++v) {
+      alignas(simd::kAlignment) float exact[simd::kLanes];
+      for (int l = 0; l < simd::kLanes; ++l) {
+        const int c = v * simd::kLanes + l;
+        exact[l] = static_cast<float>(sums[r * kNR + c] - offsets[c]);
+      }
+      x[v] = xsimd::load_aligned(exact) * (a_scale * xsimd::load_unaligned(b_scales + v * simd::kLanes));
+    }
+    gemm_detail::finish_row(x, bias, out + static_cast<std::ptrdiff_t>(r) * ldo, cols, epilogue);
+  }
+}
+
+using DotPanels = void (*)(int, const std::uint32_t*, std::ptrdiff_t, int, const std::uint32_t*, int, std::int32_t*,
+                           bool);
+
+// Computes out[i0 : i0+mc, j0 : j0+nc] over the whole of K.
+void run_tile(const Int8GemmProblem& g, const QuantisedA& qa, std::ptrdiff_t lda4, int i0, int mc, int j0, int nc,
+              DotPanels dot_panels, std::vector<std::int32_t>& scratch) {
+  const int k4 = ceil_div(g.k, 4);
+  const int panels_m = ceil_div(mc, kMR), panels_n = ceil_div(nc, kNR);
+  const int k_blocks = std::max(1, ceil_div(k4, kKC4));
+  const int kc4_max = ceil_div(k4, k_blocks);
+  const std::size_t panel_sums = static_cast<std::size_t>(panels_m) * kMR * kNR;
+  std::int32_t* sums = ensure(scratch, panel_sums * (k_blocks > 1 ? panels_n : 1));
+  alignas(simd::kAlignment) float bias_tail[kNR];
+
+  for (int block = 0; block < k_blocks; ++block) {
+    const int pc4 = block * kc4_max;
+    const int kc4 = std::min(kc4_max, k4 - pc4);
+    const bool first = block == 0, last = block == k_blocks - 1;
+    for (int jp = 0; jp < panels_n; ++jp) {
+      const int j = j0 + jp * kNR;
+      const int cols = std::min(kNR, g.n - j);
+      std::int32_t* jp_sums = sums + (k_blocks > 1 ? jp * panel_sums : 0);
+      dot_panels(kc4, qa.quads + i0 * lda4 + pc4, lda4, panels_m,
+                 g.b_quads + static_cast<std::ptrdiff_t>(j) * k4 + static_cast<std::ptrdiff_t>(pc4) * kNR, cols,
+                 jp_sums, !first);
+      if (!last) continue;
+
+      const float* bias = nullptr;
+      if (g.epilogue.bias) {
+        if (cols == kNR) {
+          bias = g.epilogue.bias + j;
+        } else {
+          std::fill(std::copy(g.epilogue.bias + j, g.epilogue.bias + j + cols, bias_tail), bias_tail + kNR, 0.0f);
+          bias = bias_tail;
+        }
+      }
+      for (int ip = 0; ip < panels_m; ++ip) {
+        const int i = i0 + ip * kMR;
+        finish_tile(jp_sums + static_cast<std::size_t>(ip) * kMR * kNR, std::min(kMR, g.m - i), cols,
+                    qa.scales + i, g.b_scales + j, g.b_offsets + j, bias,
+                    g.out + static_cast<std::ptrdiff_t>(i) * g.ldo + j, g.ldo, g.epilogue);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void run_gemm_int8(const Int8GemmProblem& g, bool vnni, ThreadPool* pool) {
+  if (g.m <= 0 || g.n <= 0) return;
+  const std::ptrdiff_t lda4 = a_quads_stride(ceil_div(g.k, 4));
+  const QuantisedA qa = quantize_a(g, lda4, pool);
+  const DotPanels dot_panels = vnni ? avx512vnni::dot_panels : portable::dot_panels;
+  gemm_detail::for_each_tile(g.m, g.n, g.k, pool, kMR, kNR, kMC, kNC, [&](int i0, int mc, int j0, int nc) {
+    thread_local std::vector<std::int32_t> scratch;
+    run_tile(g, qa, lda4, i0, mc, j0, nc, dot_panels, scratch);
+  });
+}
+
+}  // namespace vitscope::kernels::gemm_int8_detail

@@ -1,0 +1,30 @@
+// Scalar reference of the int8 product (see reference.hpp).
+#include <cstdint>
+#include <vector>
+
+#include "kernels/reference.hpp"
+#include "vitscope/kernels/gemm_int8.hpp"
+
+namespace vitscope::kernels {
+
+void linear_int8_ref(const float* a, int lda, int m, const float* b, int n, int k, float* out, int ldo,
+                     const LinearEpilogue& epilogue) {
+  std::vector<std::int8_t> qa(static_cast<std::size_t>(m) * k), qb(static_cast<std::size_t>(n) * k);
+  std::vector<float> sa(static_cast<std::size_t>(m)), sb(static_cast<std::size_t>(n));
+  quantize_rows_int8(a, lda, m, k, qa.data(), k, sa.data());
+  quantize_rows_int8(b, k, n, k, qb.data(), k, sb.data());
+  for (int i = 0; i < m; ++i) {
+    for (int j = 0; j < n; ++j) {
+      std::int64_t sum = 0;
+      for (int p = 0; p < k; ++p)
+        sum += std::int64_t{qa[static_cast<std::size_t>(i) * k + p]} * qb[static_cast<std::size_t>(j) * k + p];
+      float x = static_cast<float>(sum) * (sa[static_cast<std::size_t>(i)] * sb[static_cast<std::size_t>(j)]);
+      if (epilogue.bias) x += epilogue.bias[j];
+      if (epilogue.gelu) gelu_ref(&x, 1);
+      float& o = out[static_cast<std::ptrdiff_t>(i) * ldo + j];
+      o = epilogue.accumulate ? o + x : x;
+    }
+  }
+}
+
+}  // namespace vitscope::kernels

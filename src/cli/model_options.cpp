@@ -25,8 +25,16 @@ void add_model_options(CLI::App& command, ModelOptions& options) {
       ->check(CLI::Range(1, 4096));
   command.add_option("--class-names", options.labels, "Class-name file, one name per line");
   command.add_option("--precision", options.precision,
-                     "Matrix products in fp32, or in bf16 with fp32 accumulation (ViTs)")
-      ->check(CLI::IsMember({"fp32", "bf16"}))
+                     "Matrix products in fp32, in bf16 with fp32 accumulation, or in int8 with int32 "
+                     "accumulation (ViTs: weights per output channel, activations per token; the layers "
+                     "of --keep-fp32 stay in fp32)")
+      ->check(CLI::IsMember({"fp32", "bf16", "int8"}))
+      ->capture_default_str();
+  command.add_option("--keep-fp32", options.keep_fp32,
+                     "With --precision int8, the linear layers kept in fp32, comma-separated: patch_embed, head, "
+                     "blocks.N.attn.qkv, blocks.N.attn.proj, blocks.N.mlp.fc1, blocks.N.mlp.fc2, or without "
+                     "blocks.N. for every block; 'none' for none")
+      ->delimiter(',')
       ->capture_default_str();
 }
 
@@ -36,6 +44,11 @@ ModelSpec resolve_model(const ModelOptions& options) {
   if (options.heads > 0) spec.heads = options.heads;
   if (!options.labels.empty()) spec.labels_path = options.labels;
   spec.precision = parse_precision(options.precision);
+  if (spec.precision != Precision::Int8 && options.keep_fp32 != ModelOptions().keep_fp32)
+    throw ConfigError("--keep-fp32 goes with --precision int8");
+  spec.keep_fp32.clear();
+  for (const std::string& layer : options.keep_fp32)
+    if (layer != "none") spec.keep_fp32.push_back(layer);
   return spec;
 }
 

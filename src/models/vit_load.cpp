@@ -16,6 +16,36 @@ namespace {
 
 using Shape = TensorShape;
 
+// The precision of the linear layer `name` ("blocks.3.mlp.fc2"): int8 unless spec.keep_fp32 names it.
+Precision layer_precision(const ModelSpec& spec, const std::string& name) {
+  if (spec.precision != Precision::Int8) return spec.precision;
+  for (const std::string& kept : spec.keep_fp32) {
+    if (name == kept) return Precision::Fp32;
+    if (name.size() > kept.size() && name.compare(name.size() - kept.size(), kept.size(), kept) == 0 &&
+        name[name.size() - kept.size() - 1] == '.')
+      return Precision::Fp32;
+  }
+  return Precision::Int8;
+}
+
+// Every entry of spec.keep_fp32 must name a layer of this model (a typo would quietly keep nothing).
+void check_kept_layers(const ModelSpec& spec, int depth) {
+  std::vector<std::string> layers = {"patch_embed", "head"};
+  for (int i = 0; i < depth; ++i)
+    for (const char* layer : {"attn.qkv", "attn.proj", "mlp.fc1", "mlp.fc2"})
+      layers.push_back("blocks." + std::to_string(i) + "." + layer);
+  for (const std::string& kept : spec.keep_fp32) {
+    ModelSpec only = spec;
+    only.keep_fp32 = {kept};
+    const bool found = std::any_of(layers.begin(), layers.end(), [&](const std::string& layer) {
+      return layer_precision(only, layer) == Precision::Fp32;
+    });
+    if (!found)
+      throw ConfigError("--keep-fp32 " + kept + ": no such layer (patch_embed, head, blocks.N.attn.qkv, "
+                        "blocks.N.attn.proj, blocks.N.mlp.fc1, blocks.N.mlp.fc2, or one without blocks.N.)");
+  }
+}
+
 // A Linear layer <prefix>.weight (stored as `stored`, else [out, in]) and <prefix>.bias, packed
 // for the model's precision.
 PackedLinear bind_linear(TensorBinder& bind, const std::string& prefix, std::int64_t out,
@@ -89,7 +119,6 @@ std::unique_ptr<VitModel> VitModel::load(const SafeTensors& file, const ModelSpe
   VitConfig& c = model->config_;
   Weights& w = *model->weights_;
   TensorBinder bind(file, "a ViT in timm layout", pool);
-  const Precision precision = spec.precision;
 
   const Shape& patch_shape = bind.shape("patch_embed.proj.weight");  // [D, 3, P, P]
   if (patch_shape.size() != 4 || patch_shape[1] != 3 || patch_shape[2] != patch_shape[3] ||
@@ -119,7 +148,8 @@ std::unique_ptr<VitModel> VitModel::load(const SafeTensors& file, const ModelSpe
   const std::int64_t D = c.width, P = c.patch_size;
 
   // The 16×16 stride-16 convolution is a GEMM over patches: [D, 3, P, P] read as [D, 3·P·P].
-  w.patch_embed = bind_linear(bind, "patch_embed.proj", D, 3 * P * P, precision, {D, 3, P, P});
+  w.patch_embed =
+      bind_linear(bind, "patch_embed.proj", D, 3 * P * P, layer_precision(spec, "patch_embed"), {D, 3, P, P});
   if (has_cls) w.cls_token = bind.vector("cls_token", {1, 1, D});
   if (has_dist) w.dist_token = bind.vector("dist_token", {1, 1, D});
 
@@ -137,20 +167,23 @@ std::unique_ptr<VitModel> VitModel::load(const SafeTensors& file, const ModelSpe
   std::copy(pos.begin(), pos.end(), w.pos_embed.begin());
 
   for (int i = 0; i < c.depth; ++i) {
-    TensorBinder b = bind.scope("blocks." + std::to_string(i) + ".");
+    const std::string scope = "blocks." + std::to_string(i) + ".";
+    TensorBinder b = bind.scope(scope);
+    auto at = [&](const char* layer) { return layer_precision(spec, scope + layer); };
     VitBlockWeights block;
     block.norm1 = bind_layernorm(b, "norm1", D);
-    block.qkv = bind_linear(b, "attn.qkv", 3 * D, D, precision);
-    block.proj = bind_linear(b, "attn.proj", D, D, precision);
+    block.qkv = bind_linear(b, "attn.qkv", 3 * D, D, at("attn.qkv"));
+    block.proj = bind_linear(b, "attn.proj", D, D, at("attn.proj"));
     block.norm2 = bind_layernorm(b, "norm2", D);
-    block.fc1 = bind_linear(b, "mlp.fc1", c.mlp_hidden, D, precision);
-    block.fc2 = bind_linear(b, "mlp.fc2", D, c.mlp_hidden, precision);
+    block.fc1 = bind_linear(b, "mlp.fc1", c.mlp_hidden, D, at("mlp.fc1"));
+    block.fc2 = bind_linear(b, "mlp.fc2", D, c.mlp_hidden, at("mlp.fc2"));
     w.blocks.push_back(std::move(block));
   }
   w.final_norm = bind_layernorm(bind, c.fc_norm ? "fc_norm" : "norm", D);
-  w.head = bind_linear(bind, "head", c.num_classes, D, precision);
-  if (has_dist) w.head_dist = bind_linear(bind, "head_dist", c.num_classes, D, precision);
+  w.head = bind_linear(bind, "head", c.num_classes, D, layer_precision(spec, "head"));
+  if (has_dist) w.head_dist = bind_linear(bind, "head_dist", c.num_classes, D, layer_precision(spec, "head"));
   bind.check_all_used();
+  if (spec.precision == Precision::Int8) check_kept_layers(spec, c.depth);
   w.parameters = bind.parameters();
   return model;
 }

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "kernels/gemm_int8_driver.hpp"
+#include "kernels/gemm_int8_quantize.hpp"
 #include "kernels/gemm_int8_layout.hpp"
 #include "kernels/gemm_layout.hpp"
 #include "kernels/parallel.hpp"
@@ -48,27 +49,7 @@ Int8Backend resolve_int8_backend(Int8Backend requested) {
 
 void quantize_rows_int8(const float* x, std::ptrdiff_t ldx, int rows, int k, std::int8_t* q, std::ptrdiff_t ldq,
                         float* scale) {
-  for (int r = 0; r < rows; ++r) {
-    const float* in = x + r * ldx;
-    std::int8_t* out = q + r * ldq;
-    float amax = 0.0f;
-    bool finite = true;
-    for (int i = 0; i < k; ++i) {
-      finite = finite && std::isfinite(in[i]);
-      amax = std::max(amax, std::fabs(in[i]));
-    }
-    if (!finite || amax == 0.0f) {
-      std::fill(out, out + k, std::int8_t{0});
-      scale[r] = finite ? 0.0f : std::numeric_limits<float>::quiet_NaN();
-      continue;
-    }
-    scale[r] = amax / 127.0f;
-    const float inverse = 127.0f / amax;
-    for (int i = 0; i < k; ++i) {
-      const float v = std::nearbyint(in[i] * inverse);  // ties to even (the default rounding mode)
-      out[i] = static_cast<std::int8_t>(std::min(127.0f, std::max(-127.0f, v)));
-    }
-  }
+  for (int r = 0; r < rows; ++r) scale[r] = gemm_int8_detail::quantize_row(x + r * ldx, k, q + r * ldq, 0);
 }
 
 PackedMatrixInt8 PackedMatrixInt8::pack(const float* b, int n, int k, int ldb, Int8Backend backend,

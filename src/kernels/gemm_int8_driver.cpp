@@ -11,6 +11,7 @@
 
 #include "kernels/gemm_epilogue.hpp"
 #include "kernels/gemm_int8_layout.hpp"
+#include "kernels/gemm_int8_quantize.hpp"
 #include "kernels/gemm_layout.hpp"
 #include "kernels/parallel.hpp"
 #include "kernels/simd.hpp"
@@ -36,14 +37,10 @@ namespace {
 
 // One row of a quantised into unsigned quads (qa + 128; bytes past k are 128, and add nothing
 // since B is zero there) and its scale.
-void quantize_row(const float* a, int k, std::uint32_t* quads, float* scale) {
-  thread_local std::vector<std::int8_t> q;
-  if (q.size() < static_cast<std::size_t>(k)) q.resize(static_cast<std::size_t>(k));
-  quantize_rows_int8(a, k, 1, k, q.data(), k, scale);
+void quantize_row_to_quads(const float* a, int k, std::uint32_t* quads, float* scale) {
   auto* bytes = reinterpret_cast<std::uint8_t*>(quads);
-  const int k4 = ceil_div(k, 4);
-  for (int i = 0; i < k; ++i) bytes[i] = static_cast<std::uint8_t>(q[static_cast<std::size_t>(i)] + 128);
-  for (int i = k; i < 4 * k4; ++i) bytes[i] = 128;
+  *scale = quantize_row(a, k, bytes, 128);
+  for (int i = k; i < 4 * ceil_div(k, 4); ++i) bytes[i] = 128;
 }
 
 struct QuantisedA {
@@ -66,7 +63,7 @@ QuantisedA quantize_a(const Int8GemmProblem& g, std::ptrdiff_t lda4, ThreadPool*
   float* s = scales.data();
   parallel_ranges(pool, static_cast<std::size_t>(g.m), min_rows, [&](std::size_t begin, std::size_t end) {
     for (std::size_t r = begin; r < end; ++r)
-      quantize_row(g.a + static_cast<std::ptrdiff_t>(r) * g.lda, g.k, q + r * lda4, s + r);
+      quantize_row_to_quads(g.a + static_cast<std::ptrdiff_t>(r) * g.lda, g.k, q + r * lda4, s + r);
   });
   return {q, s};
 }
@@ -88,12 +85,11 @@ void finish_tile(const std::int32_t* sums, int rows, int cols, const float* a_sc
     simd::Batch x[kRowBatches];
     const simd::Batch a_scale(a_scales[r]);
     for (int v = 0; v < kRowBatches; ++v) {
-      alignas(simd::kAlignment) float exact[simd::kLanes];
-      for (int l = 0; l < simd::kLanes; ++l) {
-        const int c = v * simd::kLanes + l;
-        exact[l] = static_cast<float>(sums[r * kNR + c] - offsets[c]);
-      }
-      x[v] = xsimd::load_aligned(exact) * (a_scale * xsimd::load_unaligned(b_scales + v * simd::kLanes));
+      using IntBatch = xsimd::batch<std::int32_t>;
+      const int c = v * simd::kLanes;
+      // The exact integer Σ qa·qb, converted to float (rounded to nearest even past 2^24).
+      const IntBatch sum = IntBatch::load_unaligned(sums + r * kNR + c) - IntBatch::load_unaligned(offsets + c);
+      x[v] = xsimd::batch_cast<float>(sum) * (a_scale * xsimd::load_unaligned(b_scales + c));
     }
     gemm_detail::finish_row(x, bias, out + static_cast<std::ptrdiff_t>(r) * ldo, cols, epilogue);
   }

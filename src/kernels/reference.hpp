@@ -3,6 +3,7 @@
 // contract as the fast kernel of the same name without _ref (see its public header). The tests
 // compare every fast kernel with its reference; nothing else calls them.
 #include <cstddef>
+#include <cstdint>
 
 #include "vitscope/kernels/conv.hpp"
 #include "vitscope/kernels/gemm.hpp"
@@ -27,6 +28,8 @@ void gemm_ab_bf16_ref(int m, int n, int k, const float* a, int lda, const float*
                       float* c, int ldc);
 
 // ---- vitscope/kernels/gemm_int8.hpp ---------------------------------------
+void quantize_rows_int8_ref(const float* x, std::ptrdiff_t ldx, int rows, int k, std::int8_t* q,
+                            std::ptrdiff_t ldq, float* scale);
 // Both operands quantised per row with quantize_rows_int8, the products summed in 64-bit integers,
 // then out (=|+=) act(float(sum) · (s_a · s_b) + bias).
 void linear_int8_ref(const float* a, int lda, int m, const float* b, int n, int k, float* out, int ldo,

@@ -62,6 +62,30 @@ TEST_CASE("quantize_rows_int8: per-row symmetric scale, round to nearest even, z
   CHECK(std::vector<int>(q.begin() + 12, q.begin() + 16) == std::vector<int>{127, -127, 64, 0});
 }
 
+TEST_CASE("quantize_rows_int8 equals its scalar reference bit for bit on odd sizes", "[int8]") {
+  for (const int k : {1, 7, 17, 197, 385}) {
+    const int rows = 5, ld = k + 2;
+    std::vector<float> x = random_vector(static_cast<std::size_t>(rows) * ld, 40 + k, -3.0f, 3.0f);
+    // Row 1: values that land exactly on .5 after scaling (ties to even); row 2 all zero; row 3 an
+    // infinity at the end; row 4 a NaN at the start.
+    for (int i = 0; i < k; ++i) x[static_cast<std::size_t>(ld + i)] = (i % 2 ? -1.0f : 1.0f) * (0.5f + float(i % 127)) / 127.0f;
+    x[static_cast<std::size_t>(ld)] = 1.0f;  // the row's maximum: the scale is exactly 1/127
+    std::fill(x.begin() + 2 * ld, x.begin() + 2 * ld + k, 0.0f);
+    x[static_cast<std::size_t>(3 * ld + k - 1)] = std::numeric_limits<float>::infinity();
+    x[static_cast<std::size_t>(4 * ld)] = std::numeric_limits<float>::quiet_NaN();
+    std::vector<std::int8_t> fast(static_cast<std::size_t>(rows) * k, 1), ref(fast.size(), 2);
+    std::vector<float> fast_scale(rows), ref_scale(rows);
+    quantize_rows_int8(x.data(), ld, rows, k, fast.data(), k, fast_scale.data());
+    quantize_rows_int8_ref(x.data(), ld, rows, k, ref.data(), k, ref_scale.data());
+    INFO("k=" << k);
+    CHECK(fast == ref);
+    for (int r = 0; r < rows; ++r) {
+      if (std::isnan(ref_scale[r])) CHECK(std::isnan(fast_scale[r]));
+      else CHECK(fast_scale[r] == ref_scale[r]);
+    }
+  }
+}
+
 TEST_CASE("linear_int8 equals the scalar reference on odd sizes, every epilogue, both backends", "[int8]") {
   ThreadPool pool(3);
   const std::vector<int> sizes = {1, 7, 17, 197, 385};

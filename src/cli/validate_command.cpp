@@ -9,6 +9,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/model_options.hpp"
+#include "cli/precision_agreement.hpp"
 #include "vitscope/batch/runner.hpp"
 #include "vitscope/core/error.hpp"
 #include "vitscope/io/dataset.hpp"
@@ -27,6 +28,7 @@ struct ValidateOptions {
   bool image_folder = false;
   std::string json_path;
   int confused = 10;
+  std::string against;        // --against PRECISION: compare with the same model at that precision
   ImageReadFlags image_read;  // --exif, --decode
 };
 
@@ -72,14 +74,33 @@ int run_validate(const ValidateOptions& options) {
     } catch (const ImageError&) {
     }
   }
-  run_in_batches(*loaded.model, loaded.session, paths, image_load_options(options.image_read, {loaded.model->spec().preprocess}), [&](std::size_t i, const std::string& error, const float* logits) {
+  const int classes = loaded.model->num_classes();
+  const ImageLoadOptions load = image_load_options(options.image_read, {loaded.model->spec().preprocess});
+  // With --against, each image's logits are kept (classes floats an image) for the comparison.
+  std::vector<std::vector<float>> kept(options.against.empty() ? 0 : paths.size());
+  run_in_batches(*loaded.model, loaded.session, paths, load, [&](std::size_t i, const std::string& error, const float* logits) {
     if (!error.empty()) {
       std::cerr << "vitscope: error: " << error << '\n';
       ++counts.failed;
       return;
     }
-    counts.add(images[i].class_index, ranked(logits, loaded.model->num_classes()));
+    counts.add(images[i].class_index, ranked(logits, classes));
+    if (!kept.empty()) kept[i].assign(logits, logits + classes);
   });
+  PrecisionAgreement agreement;
+  ValidationCounts reference_counts;
+  if (!options.against.empty()) {
+    ModelOptions reference_options = options.model;
+    reference_options.precision = options.against;
+    reference_options.keep_fp32 = ModelOptions().keep_fp32;
+    LoadedModel reference = load_model(reference_options);
+    run_in_batches(*reference.model, reference.session, paths, load,
+                   [&](std::size_t i, const std::string& error, const float* logits) {
+                     if (!error.empty() || kept[i].empty()) return;  // reported above
+                     reference_counts.add(images[i].class_index, ranked(logits, classes));
+                     agreement.add(kept[i].data(), logits, classes);
+                   });
+  }
 
   char line[512];
   std::snprintf(line, sizeof line,
@@ -89,6 +110,11 @@ int run_validate(const ValidateOptions& options) {
                 counts.top1, counts.images, 100 * counts.top5_accuracy(), counts.top5, counts.images, rotated,
                 options.image_read.exif.c_str());
   std::cout << line;
+  if (!options.against.empty()) {
+    std::snprintf(line, sizeof line, "at %s: top-1 accuracy %.2f%%, top-5 accuracy %.2f%%\n", options.against.c_str(),
+                  100 * reference_counts.top1_accuracy(), 100 * reference_counts.top5_accuracy());
+    std::cout << line << agreement.summary(options.model.precision, options.against);
+  }
   nlohmann::json per_class = nlohmann::json::array();
   std::cout << "classes with top-1 errors (errors/images):\n";
   for (const auto& [cls, tally] : counts.per_class) {
@@ -106,10 +132,16 @@ int run_validate(const ValidateOptions& options) {
     std::cout << "  " << label_of(loaded, pair.first) << " -> " << label_of(loaded, pair.second) << ": " << count << '\n';
   }
   if (!options.json_path.empty()) {
-    const nlohmann::json report = {
+    nlohmann::json report = {
         {"model", loaded.model->spec().name}, {"exif", options.image_read.exif}, {"decode", options.image_read.decode}, {"exif_rotated_images", rotated}, {"images", counts.images}, {"unreadable", counts.failed},
         {"top1", counts.top1}, {"top5", counts.top5}, {"top1_accuracy", counts.top1_accuracy()},
         {"top5_accuracy", counts.top5_accuracy()}, {"per_class", per_class}, {"most_confused", confused}};
+    if (!options.against.empty()) {
+      report["precision"] = options.model.precision;
+      report["against"] = agreement.to_json(options.against);
+      report["against"]["top1_accuracy"] = reference_counts.top1_accuracy();
+      report["against"]["top5_accuracy"] = reference_counts.top5_accuracy();
+    }
     std::ofstream out(options.json_path);
     out << report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
     if (!out) throw ConfigError(options.json_path + ": cannot write");
@@ -128,6 +160,10 @@ Subcommand add_validate_command(CLI::App& app) {
   cmd->add_flag("--imagefolder", o->image_folder, "DIR/<class name>/<images>, class names from the model's labels");
   cmd->add_option("--json", o->json_path, "Also write the report as JSON to this file");
   add_image_read_options(*cmd, o->image_read);
+  cmd->add_option("--against", o->against,
+                  "Also run the model at this precision and compare, image by image: top-1 agreement, "
+                  "KL divergence, logit differences (e.g. --precision int8 --against fp32)")
+      ->check(CLI::IsMember({"fp32", "bf16", "int8"}));
   cmd->add_option("--confused", o->confused, "How many confused pairs to list")->check(CLI::Range(0, 100000))->capture_default_str();
   return {cmd, [o] { return run_validate(*o); }};
 }

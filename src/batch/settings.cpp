@@ -59,6 +59,11 @@ RunSettings settings_of(const ModelSpec& spec, int topk, ExifMode exif, DecodeMo
   s.model = spec.name;
   s.weights_sha256 = file_sha256(spec.weights_path);
   s.precision = precision_name(spec.precision);
+  if (spec.precision == Precision::Int8) {  // which layers stay fp32 changes the numbers
+    std::string kept;
+    for (const std::string& layer : spec.keep_fp32) kept += (kept.empty() ? "" : ",") + layer;
+    s.precision += " (fp32: " + (kept.empty() ? std::string("none") : kept) + ")";
+  }
   s.topk = topk;
   // "decode draft" only when drafted: files written by exact runs keep the words they always had.
   s.preprocess = std::string("exif ") + exif_mode_name(exif) + ", " +

@@ -8,6 +8,7 @@
 
 #include "vitscope/core/error.hpp"
 #include "vitscope/kernels/gemm_bf16.hpp"
+#include "vitscope/kernels/gemm_int8.hpp"
 #include "vitscope/io/labels.hpp"
 #include "vitscope/models/model_registry.hpp"
 
@@ -59,6 +60,13 @@ LoadedModel load_model(const ModelOptions& options) {
     if (!said)
       std::cerr << "vitscope: this CPU has no AVX512-BF16: bf16 runs emulated on the fp32 kernels "
                    "(same results, no speed-up)\n";
+    said = true;
+  }
+  if (spec.precision == Precision::Int8 && !kernels::int8_vnni_available()) {
+    static bool said = false;
+    if (!said)
+      std::cerr << "vitscope: this CPU has no AVX512-VNNI: int8 runs on portable integer code "
+                   "(same results, slower)\n";
     said = true;
   }
   LoadedModel loaded;

@@ -4,40 +4,60 @@
 #
 #   scripts/bench_peers.sh [--quick] [--build-dir build] [--models deit_tiny,deit_small,vit_base]
 #                          [--batches 1,8] [--threads 2,1] [--rounds 3] [--photo samples/chelsea.png]
-#                          [--baseline-build DIR]
+#                          [--int8-photos ../shared/images/imagenet-100] [--baseline-build DIR]
 #
 # What it does, from a clean clone (Debian 12, run as root or with sudo for apt):
 #   1. installs what is missing: python3-torch, python3-torchvision, python3-pil, python3-numpy,
-#      libopenblas0-pthread (PyTorch's BLAS), nodejs/npm; builds vitscope (Release) into the build
-#      folder when <build-dir>/vitscope is missing; `npm ci --ignore-scripts` of onnxruntime-node
+#      python3-onnx (writes the int8 graphs), libopenblas0-pthread (PyTorch's BLAS), nodejs/npm;
+#      builds vitscope (Release) into the build folder when <build-dir>/vitscope is missing;
+#      `npm ci --ignore-scripts` of onnxruntime-node
 #      (scripts/bench/package.json + package-lock.json) into .cache/bench (its Linux x64 CPU library
 #      ships inside the npm package).
 #   2. models: DeiT-Tiny/16 with its real weights (weights/ or ../shared/models), random-weight
 #      DeiT-Small/16 and ViT-Base/16 (scripts/bench/make_random_vit.py, fixed seed, timm names, F32,
 #      into .cache/bench/models); each is exported to ONNX by PyTorch from the same safetensors file
-#      vitscope loads (scripts/bench/export_onnx.py, opset 17, into .cache/bench/onnx).
+#      vitscope loads (scripts/bench/export_onnx.py, opset 17, into .cache/bench/onnx), and each export
+#      is quantized to int8 next to it (<model>.int8.onnx, with a <model>.int8.json record) by
+#      scripts/bench/quantize_onnx_dynamic.py, which builds with the onnx library the graph ONNX Runtime's
+#      quantize_dynamic builds (its Python package is not installable here): every MatMul with a constant
+#      weight (qkv, proj, fc1, fc2 of each block) becomes DynamicQuantizeLinear of the activation (uint8,
+#      per tensor, at run time) -> MatMulInteger with the int8 weight (symmetric, zero point 0, one scale
+#      per output channel as quantize_dynamic(per_channel=True); --per-tensor in the script for its
+#      default) -> Cast -> Mul by activation scale x weight scale, the bias Add unchanged; ONNX Runtime
+#      fuses each into a DynamicQuantizeMatMul. Attention's q·kᵀ and p·v, the patch-embedding Conv and
+#      the head (a Gemm) stay fp32, the same layers `vitscope --precision int8` keeps out of int8
+#      (except attention, which vitscope computes in bf16 under int8).
 #   3. checks, before any timing, that the engines compute the same function
 #      (scripts/bench/check_engines.py): ONNX Runtime vs PyTorch logits within 1e-3 on three images;
 #      `vitscope classify --topk 5` vs PyTorch + PIL (timm eval transform) on the photo: identical
-#      top-5 classes, probabilities within 1e-3. Any failure stops the script (exit 1).
-#   4. times each (model, batch, threads) with vitscope (`vitscope bench`), ONNX Runtime
-#      (scripts/bench/run_ort.mjs: intra-op threads T, inter-op 1, optimisation 'all', sequential) and
+#      top-5 classes, probabilities within 1e-3; then ONNX Runtime int8 against ONNX Runtime fp32
+#      (scripts/bench/check_int8.py, one image per run): for DeiT-Tiny (real weights) the top-1
+#      agreement and mean KL(fp32 || int8) on the photos of --int8-photos (the 100 ImageNet photos of
+#      ../shared/images/imagenet-100; at least 90% agreement), for the random-weight models (whose top-1
+#      means nothing) the logit correlation (at least 0.99) and largest difference on the three images
+#      above. Any failure, an int8 graph that does not run included, stops the script (exit 1).
+#   4. times each (model, batch, threads) with vitscope (`vitscope bench`, --precision fp32, bf16 and
+#      int8), ONNX Runtime fp32 and int8 (scripts/bench/run_ort.mjs on the fp32 and the int8 graph:
+#      intra-op threads T, inter-op 1, optimisation 'all', sequential) and
 #      PyTorch (scripts/bench/run_torch.py: eager, inference_mode, T OpenMP and T OpenBLAS threads,
 #      OMP_WAIT_POLICY=PASSIVE: spinning OpenMP workers starve OpenBLAS's) and, with 2 or more
 #      threads, PyTorch as installed (the same without OMP_WAIT_POLICY), one engine after the other,
 #      with the same warm-up and timed iteration counts per row (from 5 + 31 for DeiT-Tiny batch 1
-#      down to 2 + 5 for ViT-Base batch 8). vitscope (fp32, bf16) and ONNX Runtime, whose ratio is
-#      the target, are measured in --rounds alternating rounds (default 3, 1 with --quick): this
-#      machine's speed drifts by ±10% over minutes, and alternating lets both engines meet the same
-#      drift. The full run takes about 20 minutes.
+#      down to 2 + 5 for ViT-Base batch 8). vitscope (fp32, bf16, int8) and ONNX Runtime (fp32, int8),
+#      whose ratios are the target, are measured in --rounds alternating rounds (default 3, 1 with
+#      --quick): this machine's speed drifts by ±10% over minutes, and alternating lets the engines meet
+#      the same drift. The full run takes about 25 minutes (estimated: about 20 before the int8 engines).
 #   5. prints a Markdown table (scripts/bench/summarize.py): median ms per image of each engine, the
 #      ratios vitscope/ORT (and the range of its per-round ratios), vitscope/PyTorch and
-#      vitscope/PyTorch as installed, vitscope's GFLOP/s, and vitscope with --precision bf16 (bf16
-#      products, fp32 accumulation) against ONNX Runtime fp32.
+#      vitscope/PyTorch as installed, vitscope's GFLOP/s, vitscope with --precision bf16 (bf16
+#      products, fp32 accumulation) against ONNX Runtime fp32, and vitscope with --precision int8 (qkv,
+#      proj, fc1, fc2 in int8: weights per output channel, activations per token) against ONNX Runtime
+#      fp32 and against ONNX Runtime int8 (the graph of step 2).
 # Raw JSON of every check and measurement, the table and the load averages go to
 # .cache/bench/results/<date-time>/ (.cache/bench/results/latest points at the newest run).
 # The machine should be otherwise idle: other work on the same cores shows up in every column.
 # --quick: DeiT-Tiny and DeiT-Small, batch 1, 2 threads, fewer iterations (a minute or two).
+# --int8-photos DIR: the photos (with labels.csv, optional) of the DeiT-Tiny int8 check.
 # --baseline-build DIR: also times DIR/vitscope (fp32; another version's build, e.g. a worktree of an
 #   earlier commit) in the same alternating rounds, and prints a second table: before against after.
 set -euo pipefail
@@ -56,6 +76,7 @@ models="deit_tiny,deit_small,vit_base"
 batches="1,8"
 thread_counts="2,1"
 photo="samples/chelsea.png"
+int8_photos="../shared/images/imagenet-100"
 rounds=3
 baseline_build=""
 models_set=0 batches_set=0 threads_set=0 rounds_set=0
@@ -67,6 +88,7 @@ while (($#)); do
     --batches) batches="${2:?--batches needs a list}"; batches_set=1; shift 2 ;;
     --threads) thread_counts="${2:?--threads needs a list}"; threads_set=1; shift 2 ;;
     --photo) photo="${2:?--photo needs an image}"; shift 2 ;;
+    --int8-photos) int8_photos="${2:?--int8-photos needs a folder}"; shift 2 ;;
     --rounds) rounds="${2:?--rounds needs a count}"; rounds_set=1; shift 2 ;;
     --baseline-build) baseline_build="${2:?--baseline-build needs a folder}"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
@@ -91,6 +113,10 @@ done
 [[ "$build_dir" = /* ]] || build_dir="$repo/$build_dir"
 [[ "$photo" = /* ]] || photo="$repo/$photo"
 [[ -f "$photo" ]] || die "$photo: photo not found"
+[[ "$int8_photos" = /* ]] || int8_photos="$repo/$int8_photos"
+if [[ ",$models," == *,deit_tiny,* && ! -d "$int8_photos" ]]; then
+  die "$int8_photos: no such folder for the DeiT-Tiny int8 check (pass --int8-photos DIR)"
+fi
 if [[ -n "$baseline_build" ]]; then
   [[ -x "$baseline_build/vitscope" ]] || die "--baseline-build: $baseline_build/vitscope is not a built vitscope"
   baseline_build="$(cd "$baseline_build" && pwd)"
@@ -98,7 +124,7 @@ fi
 
 # --- 1. packages, build, ONNX Runtime ------------------------------------------------------------
 install_missing_packages() {
-  local wanted=(python3-torch python3-torchvision python3-pil python3-numpy libopenblas0-pthread)
+  local wanted=(python3-torch python3-torchvision python3-pil python3-numpy python3-onnx libopenblas0-pthread)
   command -v node >/dev/null || wanted+=(nodejs)
   command -v npm >/dev/null || wanted+=(npm)
   local missing=() p
@@ -145,7 +171,7 @@ vitscope="$build_dir/vitscope"
 python=/usr/bin/python3
 
 # --- 2. models and their ONNX exports -------------------------------------------------------------
-declare -A weights_of heads_of onnx_of
+declare -A weights_of heads_of onnx_of onnx_int8_of
 find_deit_tiny() {
   local dir
   for dir in "${VITSCOPE_WEIGHTS_DIR:-}" "$repo/weights" "$repo/../shared/models"; do
@@ -163,16 +189,20 @@ for key in "${model_list[@]}"; do
     vit_base) weights_of[$key]="$cache/models/random_vit_base_patch16_224.safetensors"; heads_of[$key]=12 ;;
   esac
   onnx_of[$key]="$cache/onnx/$(basename "${weights_of[$key]%.safetensors}").onnx"
+  onnx_int8_of[$key]="${onnx_of[$key]%.onnx}.int8.onnx"
 done
 
-prepare_model() {  # key: writes the random weights when needed, exports the ONNX file when stale
-  local key="$1" weights="${weights_of[$1]}" onnx="${onnx_of[$1]}"
+prepare_model() {  # key: writes the random weights when needed, exports and quantizes the ONNX file when stale
+  local key="$1" weights="${weights_of[$1]}" onnx="${onnx_of[$1]}" onnx_int8="${onnx_int8_of[$1]}"
   case "$key" in
     deit_small|vit_base) "$python" "$bench_src/make_random_vit.py" --shape "$key" --out "$weights" >&2 ;;
   esac
   if [[ ! -f "$onnx" || "$onnx" -ot "$weights" || "$onnx" -ot "$bench_src/export_onnx.py" ||
         "$onnx" -ot "$bench_src/torch_vit.py" ]]; then
     "$python" "$bench_src/export_onnx.py" --weights "$weights" --heads "${heads_of[$key]}" --out "$onnx" >&2
+  fi
+  if [[ ! -f "$onnx_int8" || "$onnx_int8" -ot "$onnx" || "$onnx_int8" -ot "$bench_src/quantize_onnx_dynamic.py" ]]; then
+    "$python" "$bench_src/quantize_onnx_dynamic.py" --onnx "$onnx" --out "$onnx_int8" >&2
   fi
 }
 
@@ -196,6 +226,16 @@ for key in "${model_list[@]}"; do
     --onnx "${onnx_of[$key]}" --vitscope "$vitscope" --ort-dir "$cache" --photo "$photo" \
     --workdir "$cache/check" --out "$run_dir/check_$key.json" >&2 ||
     die "$key: the engines disagree (details: $run_dir/check_$key.json); no timing was done"
+  if [[ "$key" == deit_tiny ]]; then
+    int8_images=(--images "$int8_photos")  # real weights: top-1 agreement and KL on the photos
+  else
+    int8_images=(--photo "$photo")  # random weights: logit correlation on three images
+  fi
+  "$python" "$bench_src/check_int8.py" --onnx "${onnx_of[$key]}" --onnx-int8 "${onnx_int8_of[$key]}" \
+    "${int8_images[@]}" --ort-dir "$cache" --workdir "$cache/check" --out "$run_dir/check_int8_$key.json" \
+    --min-agreement 0.9 --min-correlation 0.99 >&2 ||
+    die "$key: ONNX Runtime's int8 graph fails or is far from its fp32 graph" \
+      "(details: $run_dir/check_int8_$key.json); no timing was done"
 done
 
 # --- 4. timing ------------------------------------------------------------------------------------
@@ -227,14 +267,18 @@ for key in "${model_list[@]}"; do
     read -r warmup iterations <<<"$(iterations_for "$key" "$batch")"
     for threads in "${thread_list[@]}"; do
       prefix="$run_dir/${key}_b${batch}_t${threads}"
-      log "$key batch $batch threads $threads: $warmup warm-up + $iterations timed runs per engine, vitscope and ONNX Runtime in $rounds round(s)"
+      log "$key batch $batch threads $threads: $warmup warm-up + $iterations timed runs per engine, vitscope and ONNX Runtime (fp32, int8) in $rounds round(s)"
       counts=(--batch "$batch" --threads "$threads" --warmup "$warmup" --iterations "$iterations")
       for ((round = 1; round <= rounds; round++)); do
         suffix=$( ((rounds > 1)) && echo "_r$round" || true)
         measure vitscope "$vitscope" bench --model "$weights" --heads "$heads" "${counts[@]}" --format json
         measure vitscopebf "$vitscope" bench --model "$weights" --heads "$heads" "${counts[@]}" --format json \
           --precision bf16
+        measure vitscopeint8 "$vitscope" bench --model "$weights" --heads "$heads" "${counts[@]}" --format json \
+          --precision int8
         measure onnxruntime node "$bench_src/run_ort.mjs" --onnx "${onnx_of[$key]}" --ort-dir "$cache" "${counts[@]}"
+        measure onnxruntimeint8 node "$bench_src/run_ort.mjs" --onnx "${onnx_int8_of[$key]}" --ort-dir "$cache" \
+          "${counts[@]}"
         if [[ -n "$baseline_build" ]]; then
           measure vitscopebase "$baseline_build/vitscope" bench --model "$weights" --heads "$heads" "${counts[@]}" \
             --format json

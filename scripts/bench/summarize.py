@@ -3,8 +3,9 @@
     summarize.py RESULTS_DIR --models deit_tiny,deit_small,vit_base
 
 Reads RESULTS_DIR/<model>_b<batch>_t<threads>_<engine>[_r<round>].json (engine: vitscope,
-vitscopebf, onnxruntime, pytorch, pytorchdefault, vitscopebase; engines measured in several rounds have one file
-per round), RESULTS_DIR/check_<model>.json and RESULTS_DIR/load.tsv; prints the table and writes it
+vitscopebf, vitscopeint8, onnxruntime, onnxruntimeint8, pytorch, pytorchdefault, vitscopebase; engines measured
+in several rounds have one file per round), RESULTS_DIR/check_<model>.json,
+RESULTS_DIR/check_int8_<model>.json and RESULTS_DIR/load.tsv; prints the table and writes it
 to RESULTS_DIR/table.md. An engine measured in rounds is reported as the median of its per-round
 medians, and the vitscope/ORT column also gives the range of the per-round ratios. When another
 build of vitscope was timed too (vitscopebase: bench_peers.sh --baseline-build), a second table sets
@@ -19,10 +20,12 @@ import statistics
 
 ENGINES = ("vitscope", "onnxruntime", "pytorch")
 BF16_ENGINE = "vitscopebf"  # vitscope --precision bf16
+INT8_ENGINE = "vitscopeint8"  # vitscope --precision int8
+ORT_INT8_ENGINE = "onnxruntimeint8"  # ONNX Runtime on the dynamically quantized graph (quantize_onnx_dynamic.py)
 TORCH_DEFAULT_ENGINE = "pytorchdefault"  # PyTorch as installed (OpenMP's default wait policy)
 BASELINE_ENGINE = "vitscopebase"  # another build of vitscope, fp32 (--baseline-build)
 RESULT_NAME = re.compile(
-    r"^(?P<model>.+)_b(?P<batch>\d+)_t(?P<threads>\d+)_(?P<engine>[a-z]+)(?:_r(?P<round>\d+))?\.json$")
+    r"^(?P<model>.+)_b(?P<batch>\d+)_t(?P<threads>\d+)_(?P<engine>[a-z][a-z0-9]*)(?:_r(?P<round>\d+))?\.json$")
 DESCRIPTIONS = {
     "deit_tiny": "DeiT-Tiny/16 (real weights)",
     "deit_small": "DeiT-Small/16 (random weights)",
@@ -35,7 +38,8 @@ def load_results(folder):
     table = {}
     for path in glob.glob(os.path.join(folder, "*_b*_t*_*.json")):
         match = RESULT_NAME.match(os.path.basename(path))
-        if not match or match["engine"] not in ENGINES + (BF16_ENGINE, TORCH_DEFAULT_ENGINE, BASELINE_ENGINE):
+        if not match or match["engine"] not in ENGINES + (BF16_ENGINE, INT8_ENGINE, ORT_INT8_ENGINE,
+                                                          TORCH_DEFAULT_ENGINE, BASELINE_ENGINE):
             continue
         with open(path) as f:
             result = json.load(f)
@@ -97,7 +101,43 @@ def check_lines(folder, models):
             f"{vs['vitscope_top5']}, max |probability diff| "
             f"{'—' if probability is None else f'{probability:.1e}'} "
             f"(top-1 p = {vs['torch_top5_probabilities'][0]:.3f})")
+        path = os.path.join(folder, f"check_int8_{model}.json")
+        if not os.path.exists(path):
+            continue
+        with open(path) as f:
+            check = json.load(f)
+        if not check["passed"]:
+            lines.append(f"- {model} int8: FAILED — {'; '.join(check['failures'])}")
+            continue
+        text = f"- {model} int8: passed — ONNX Runtime int8 vs ONNX Runtime fp32"
+        quantization = check.get("quantization")
+        if quantization:
+            text += f" ({quantization['quantized_nodes']} MatMuls in int8, weights {quantization['granularity']})"
+        if "top1_agreement" in check:
+            text += (f" on {check['images']} photos of {check['image_source']}: top-1 agreement "
+                     f"{check['top1_agreeing_images']}/{check['images']}, mean KL(fp32 || int8) "
+                     f"{check['mean_kl_fp32_int8']:.1e} (max {check['max_kl_fp32_int8']:.1e})")
+            if "top1_accuracy_fp32" in check:
+                text += (f", top-1 accuracy fp32 {check['top1_accuracy_fp32']:.2f}, "
+                         f"int8 {check['top1_accuracy_int8']:.2f}")
+        else:
+            text += (f" on {check['images']} images ({check['image_source']}): logit correlation "
+                     f">= {check['min_logit_correlation']:.4f}")
+        text += (f", max |logit diff| {check['max_abs_logit_diff']:.2f} "
+                 f"(logits up to {check['max_abs_logit']:.1f})")
+        lines.append(text)
     return lines
+
+
+def ort_int8_granularity(folder, models):
+    """How the int8 graphs' weights were quantized (from the int8 checks' record of the quantizer)."""
+    found = set()
+    for model in models:
+        path = os.path.join(folder, f"check_int8_{model}.json")
+        if os.path.exists(path):
+            with open(path) as f:
+                found.add(json.load(f).get("quantization", {}).get("granularity", "?"))
+    return "/".join(sorted(found)) if found else "?"
 
 
 def baseline_lines(table, keys):
@@ -150,8 +190,9 @@ def main():
     lines = [
         "| model | batch | threads | vitscope ms/img | ONNX Runtime ms/img | PyTorch ms/img "
         "| vitscope/ORT | vitscope/ORT per round | vitscope/PyTorch | PyTorch as installed ms/img "
-        "| vitscope/PyTorch as installed | vitscope GFLOP/s | vitscope bf16 ms/img | bf16/ORT fp32 | load avg |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| vitscope/PyTorch as installed | vitscope GFLOP/s | vitscope bf16 ms/img | bf16/ORT fp32 "
+        "| int8 ms/img | ORT int8 ms/img | int8/ORT fp32 | int8/ORT int8 | load avg |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for key in keys:
         model, batch, threads = key
@@ -159,17 +200,20 @@ def main():
         ours, ort, torch = (over_rounds(results, e) for e in ENGINES)
         gflops = over_rounds(results, "vitscope", "gflops")
         bf16 = over_rounds(results, BF16_ENGINE)
+        int8, ort_int8 = over_rounds(results, INT8_ENGINE), over_rounds(results, ORT_INT8_ENGINE)
         torch_default = over_rounds(results, TORCH_DEFAULT_ENGINE)
         lines.append(
             f"| {DESCRIPTIONS.get(model, model)} | {batch} | {threads} | {fmt(ours)} | {fmt(ort)} | {fmt(torch)} "
             f"| {fmt(ratio(ours, ort))} | {round_ratios(results, 'vitscope', 'onnxruntime')} "
             f"| {fmt(ratio(ours, torch))} | {fmt(torch_default)} "
             f"| {fmt(ratio(ours, torch_default))} | {fmt(gflops, 1)} | {fmt(bf16)} "
-            f"| {fmt(ratio(bf16, ort))} | {fmt(loads.get(key), 1)} |")
+            f"| {fmt(ratio(bf16, ort))} | {fmt(int8)} | {fmt(ort_int8)} | {fmt(ratio(int8, ort))} "
+            f"| {fmt(ratio(int8, ort_int8))} | {fmt(loads.get(key), 1)} |")
     lines += [
         "",
         "Median forward-pass time per image (batch median / batch size); ratio < 1: vitscope is faster. "
-        + (f"vitscope (fp32 and bf16) and ONNX Runtime were measured in {rounds} alternating rounds per row: "
+        + (f"vitscope (fp32, bf16, int8) and ONNX Runtime (fp32, int8) were measured in {rounds} alternating "
+           "rounds per row: "
            "each is the median of its round medians, and \"per round\" is the range of the paired ratios. "
            "PyTorch was measured once per row. " if rounds > 1 else "") +
         "load avg: the 1-minute load average when the row's engines started (2 cores).",
@@ -177,6 +221,13 @@ def main():
         "PyTorch " + str(versions.get("pytorch", "?")) + " (eager, OpenBLAS pthreads, "
         "OMP_WAIT_POLICY=" + torch_wait_policy + "); \"PyTorch as installed\": the same without OMP_WAIT_POLICY "
         "(2 threads only; with 1 thread the two are the same).",
+        "int8: vitscope --precision int8 (qkv, proj, fc1, fc2 in int8 with int32 sums: weights per output channel, "
+        "activations per token, symmetric; attention's products in bf16; patch embedding and head fp32). "
+        "ORT int8: ONNX Runtime on the graph scripts/bench/quantize_onnx_dynamic.py writes as quantize_dynamic "
+        "would (the same four layers: weights int8 symmetric " + ort_int8_granularity(args.results, models)
+        + ", activations uint8 per tensor quantized at run time, fused by ONNX Runtime into DynamicQuantizeMatMul; "
+        "attention, patch embedding and head fp32). Ratios int8/ORT: vitscope int8's time over ONNX Runtime's; "
+        "< 1: vitscope is faster.",
     ]
     lines += baseline_lines(table, keys)
     checks = check_lines(args.results, models)

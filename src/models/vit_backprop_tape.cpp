@@ -10,6 +10,7 @@
 #include "vitscope/kernels/gelu.hpp"
 #include "vitscope/kernels/gemm.hpp"
 #include "vitscope/kernels/softmax.hpp"
+#include "vitscope/models/model_registry.hpp"
 #include "vitscope/models/vit_backprop.hpp"
 
 namespace vitscope {
@@ -39,7 +40,8 @@ void layernorm_keep(const float* x, int rows, int D, const LayerNormParams& p, f
 
 VitBackprop::VitBackprop(const VitModel& model) : model_(model), unpacked_(std::make_unique<Unpacked>()) {
   if (model.config().precision != Precision::Fp32)
-    throw ConfigError(model.spec().name + ": gradients need the model in fp32 (it was loaded in bf16)");
+    throw ConfigError(model.spec().name + ": gradients need the model in fp32 (it was loaded in " +
+                      precision_name(model.config().precision) + ")");
   const VitModel::Weights& w = model.weights();
   unpacked_->patch_embed = w.patch_embed.weight.unpack();
   for (const VitBlockWeights& b : w.blocks)

@@ -159,6 +159,15 @@ inline Outcome fuzz_image_decode(const std::uint8_t* data, std::size_t size) {
     require(same_size, "decoded " + std::to_string(width) + "x" + std::to_string(height) +
                            " but the header says " + std::to_string(header->width) + "x" +
                            std::to_string(header->height));
+    // The draft decode of the same bytes (a JPEG at 1/8 scale when both sides are at least 16
+    // pixels): it must succeed too, and be no larger than the exact one.
+    ImageLoadOptions draft = options;
+    draft.decode = DecodeMode::Draft;
+    draft.draft_request = [](int, int) { return std::pair<int, int>{2, 2}; };
+    const RgbImage small = decode_image(data, size, name, draft);
+    require(small.shape()[2] == 3 && small.shape()[0] > 0 && small.shape()[1] > 0, "draft decode is empty");
+    require(static_cast<std::int64_t>(small.shape()[0] * small.shape()[1]) <= width * height,
+            "draft decode is larger than the exact one");
     return Outcome::Accepted;
   } catch (const ImageError& e) {
     check_error_message(e.what(), name);

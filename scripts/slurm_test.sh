@@ -214,6 +214,12 @@ for _ in $(seq 3600); do
   sleep 0.1
 done
 [[ -z "$(squeue -h -j "$job")" ]] || fail "job $job still running after six minutes: $(squeue -h -j "$job")"
+# Slurm counts a task done when its batch script ends; vitscope, sent SIGTERM with it, first
+# finishes the batch it is on and writes those rows. Wait for that before counting rows.
+for task in $(seq "$shards"); do
+  for _ in $(seq 600); do [[ -z "$(task_pid "$task")" ]] && break; sleep 0.1; done
+  [[ -z "$(task_pid "$task")" ]] || fail "task $task's vitscope still runs a minute after its job ended"
+done
 
 for task in $(seq "$shards"); do
   echo "    task $task: $(job_field "$task" JobState), restarts $(job_field "$task" Restarts), exit $(job_field "$task" ExitCode), $(rows "results/shard_$task.csv") rows"

@@ -5,7 +5,8 @@
 # requeued (`scontrol requeue`), another stopped by its time limit and submitted again, then the
 # README's merge with --expect, whose file must be byte for byte that of one unsharded run.
 #   scripts/slurm_test.sh [--keep]     (--keep: leave the daemons running, for a look around)
-# Needs root (or sudo) to start the daemons; installs Debian's slurm-wlm and munge when missing.
+# Needs root (or sudo) to start the daemons; installs Debian's slurm-wlm, munge and procps (pgrep)
+# when missing.
 # Every daemon it started is stopped on exit, also on failure. Work files and daemon logs go to
 # .cache/slurm_test/. Takes about two to three minutes, most of it waiting for the time limit.
 set -euo pipefail
@@ -28,11 +29,11 @@ if [[ "$(id -u)" -ne 0 ]]; then
   sudo_cmd=(sudo -n)
 fi
 if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null || ! command -v munged >/dev/null ||
-   ! command -v sbatch >/dev/null; then
-  step "installing slurm-wlm and munge"
+   ! command -v sbatch >/dev/null || ! command -v pgrep >/dev/null; then
+  step "installing slurm-wlm, munge and procps"
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends slurm-wlm munge \
-    >/dev/null || fail "apt-get install slurm-wlm munge failed"
+    procps >/dev/null || fail "apt-get install slurm-wlm munge procps failed"
 fi
 
 work="$repo/.cache/slurm_test"

@@ -114,7 +114,7 @@ TEST_CASE("linear_int8 equals the scalar reference on odd sizes, every epilogue,
   }
 }
 
-TEST_CASE("linear_int8: K over several blocks, threads and backends give the same floats", "[int8]") {
+TEST_CASE("linear_int8: K over several blocks, threads and backends give the same floats", "[int8][threads]") {
   const int m = 37, n = 70, k = 4 * 1024 * 2 + 3;  // three K blocks of the micro-kernel
   const std::vector<float> a = random_vector(static_cast<std::size_t>(m) * k, 3);
   const std::vector<float> b = random_vector(static_cast<std::size_t>(n) * k, 4);

@@ -78,7 +78,7 @@ bool supports_avx512_vnni_kernels(const CpuFeatures& f) {
   return f.avx512f && f.avx512bw && f.avx512vl && f.avx512vnni;
 }
 
-bool bf16_disabled_by_env_value(const char* value) {
+bool kernels_disabled_by_env_value(const char* value) {
   return value != nullptr && value[0] != '\0' && std::strcmp(value, "0") != 0;
 }
 

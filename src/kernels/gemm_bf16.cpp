@@ -70,7 +70,7 @@ void hardware_product(int m, int n, int k, float alpha, const float* a, int lda,
 
 bool bf16_hardware_available() {
   static const bool available = supports_avx512_bf16_kernels(cpu_features()) &&
-                                !bf16_disabled_by_env_value(std::getenv("VITSCOPE_DISABLE_BF16"));
+                                !kernels_disabled_by_env_value(std::getenv("VITSCOPE_DISABLE_BF16"));
   return available;
 }
 

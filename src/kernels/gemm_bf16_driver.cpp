@@ -21,13 +21,6 @@ namespace vitscope::kernels::gemm_bf16_detail {
 using gemm_detail::ceil_div;
 using gemm_detail::round_up;
 
-std::ptrdiff_t a_pairs_stride(int k2) {
-  constexpr int kLinePairs = 16;  // 64-byte cache line
-  int lines = std::max(1, ceil_div(k2, kLinePairs));
-  if (lines % 2 == 0) ++lines;
-  return static_cast<std::ptrdiff_t>(lines) * kLinePairs;
-}
-
 std::size_t packed_b_pairs_size(int n, int k) {
   return static_cast<std::size_t>(round_up(n, kNR)) * static_cast<std::size_t>(ceil_div(k, 2));
 }
@@ -104,16 +97,7 @@ void run_tile(const Bf16GemmProblem& g, const std::uint32_t* a_pairs, std::ptrdi
                              cols, jp_sums, !first);
       if (!last) continue;
 
-      const float* bias = nullptr;
-      if (g.epilogue.bias) {
-        if (cols == kNR) {
-          bias = g.epilogue.bias + j;
-        } else {
-          std::fill(std::copy(g.epilogue.bias + j, g.epilogue.bias + j + cols, bias_tail),
-                    bias_tail + kNR, 0.0f);
-          bias = bias_tail;
-        }
-      }
+      const float* bias = gemm_detail::panel_bias(g.epilogue.bias, j, cols, bias_tail);
       for (int ip = 0; ip < panels_m; ++ip) {
         const int i = i0 + ip * kMR;
         finish_tile(jp_sums + static_cast<std::size_t>(ip) * kMR * kNR, std::min(kMR, g.m - i),
@@ -128,7 +112,7 @@ void run_tile(const Bf16GemmProblem& g, const std::uint32_t* a_pairs, std::ptrdi
 
 void run_gemm_bf16(const Bf16GemmProblem& g, ThreadPool* pool) {
   if (g.m <= 0 || g.n <= 0) return;
-  const std::ptrdiff_t lda2 = a_pairs_stride(ceil_div(g.k, 2));
+  const std::ptrdiff_t lda2 = gemm_detail::word_row_stride(ceil_div(g.k, 2));
   const std::uint32_t* a_pairs = convert_a(g, lda2, pool);
 
   gemm_detail::for_each_tile(g.m, g.n, g.k, pool, kMR, kNR, kMC, kNC,

@@ -15,7 +15,7 @@
 // Converted A (row-major pairs):                     pairs[round_up(M, kMR)][lda2], 0 past M.
 //   A is converted once per call, not packed per tile: the micro-kernel reads its kMR rows as kMR
 //   sequential streams, which the prefetchers follow; lda2 keeps those streams in different L1
-//   sets (see a_pairs_stride).
+//   sets (lda2 = gemm_detail::word_row_stride(K2)).
 //
 // This header is also compiled into the AVX512-BF16 file, so it holds only declarations and
 // constants: an inline function defined here could be emitted from that file with AVX-512
@@ -45,11 +45,6 @@ constexpr int kMR = 6;
 constexpr int kKC2 = 384;
 constexpr int kMC = 256;
 constexpr int kNC = 512;
-
-// Row stride, in pairs, of converted A with k2 pairs per row: whole cache lines, and an odd number
-// of them, so that the kMR rows a micro-kernel streams fall in different L1 sets (a stride of a
-// multiple of 4 KiB would put them all in one set).
-std::ptrdiff_t a_pairs_stride(int k2);
 
 // 32-bit words of packed B with n rows (outputs) and k columns (reduction).
 std::size_t packed_b_pairs_size(int n, int k);

@@ -64,15 +64,7 @@ void run_tile(const GemmProblem& g, int i0, int mc, int j0, int nc, Scratch& scr
       io.epilogue = &g.epilogue;
       io.ldo = g.ldo;
       io.cols = cols;
-      if (last && g.epilogue.bias) {
-        if (cols == kNR) {
-          io.bias = g.epilogue.bias + j;
-        } else {
-          std::fill(std::copy(g.epilogue.bias + j, g.epilogue.bias + j + cols, bias_tail),
-                    bias_tail + kNR, 0.0f);
-          io.bias = bias_tail;
-        }
-      }
+      if (last) io.bias = panel_bias(g.epilogue.bias, j, cols, bias_tail);
       // The B micro-panel the tile reads next, a slice per A pass (see prefetch.hpp).
       const float* next_bp = nullptr;
       int next_kc = kc;
@@ -156,6 +148,13 @@ void run_gemm(const GemmProblem& g, ThreadPool* pool) {
     thread_local Scratch scratch;
     run_tile(g, i0, mc, j0, nc, scratch);
   });
+}
+
+std::ptrdiff_t word_row_stride(int words) {
+  constexpr int kLineWords = 16;  // 64-byte cache line
+  int lines = std::max(1, ceil_div(words, kLineWords));
+  if (lines % 2 == 0) ++lines;
+  return static_cast<std::ptrdiff_t>(lines) * kLineWords;
 }
 
 void check_shape(bool ok, const char* what, int m, int n, int k) {

@@ -3,6 +3,7 @@
 //   out[M,N] (=|+=) act(alpha · a[M,K] · b[N,K]ᵀ + bias[N]),  b given as packed panels.
 // Its tiling and thread-count choices are shared with the bf16 driver (gemm_bf16_driver.cpp).
 #include <algorithm>
+#include <cstddef>
 
 #include "vitscope/core/thread_pool.hpp"
 
@@ -68,6 +69,11 @@ void for_each_tile(int m, int n, int k, ThreadPool* pool, int mr, int nr, int ma
     for (int t = 0; t < tasks; ++t) run(t);
   }
 }
+
+// Row stride, in 32-bit words, of an operand converted to `words` words a row (bf16 pairs, int8
+// quads): whole cache lines, and an odd number of them, so that the rows a micro-kernel streams fall
+// in different L1 sets (a stride of a multiple of 4 KiB would put them all in one set).
+std::ptrdiff_t word_row_stride(int words);
 
 // std::invalid_argument "<what>: bad shape or stride (m=.. n=.. k=..)" unless ok.
 void check_shape(bool ok, const char* what, int m, int n, int k);

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
-#include <cstring>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -24,11 +23,8 @@ using gemm_detail::round_up;
 using gemm_int8_detail::kNR;
 
 bool int8_vnni_available() {
-  static const bool available = [] {
-    const char* off = std::getenv("VITSCOPE_DISABLE_VNNI");
-    const bool disabled = off != nullptr && off[0] != '\0' && std::strcmp(off, "0") != 0;
-    return supports_avx512_vnni_kernels(cpu_features()) && !disabled;
-  }();
+  static const bool available = supports_avx512_vnni_kernels(cpu_features()) &&
+                                !kernels_disabled_by_env_value(std::getenv("VITSCOPE_DISABLE_VNNI"));
   return available;
 }
 

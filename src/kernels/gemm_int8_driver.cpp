@@ -22,13 +22,6 @@ namespace vitscope::kernels::gemm_int8_detail {
 using gemm_detail::ceil_div;
 using gemm_detail::round_up;
 
-std::ptrdiff_t a_quads_stride(int k4) {
-  constexpr int kLineQuads = 16;  // 64-byte cache line
-  int lines = std::max(1, ceil_div(k4, kLineQuads));
-  if (lines % 2 == 0) ++lines;
-  return static_cast<std::ptrdiff_t>(lines) * kLineQuads;
-}
-
 std::size_t packed_b_quads_size(int n, int k) {
   return static_cast<std::size_t>(round_up(n, kNR)) * static_cast<std::size_t>(ceil_div(k, 4));
 }
@@ -122,15 +115,7 @@ void run_tile(const Int8GemmProblem& g, const QuantisedA& qa, std::ptrdiff_t lda
                  jp_sums, !first);
       if (!last) continue;
 
-      const float* bias = nullptr;
-      if (g.epilogue.bias) {
-        if (cols == kNR) {
-          bias = g.epilogue.bias + j;
-        } else {
-          std::fill(std::copy(g.epilogue.bias + j, g.epilogue.bias + j + cols, bias_tail), bias_tail + kNR, 0.0f);
-          bias = bias_tail;
-        }
-      }
+      const float* bias = gemm_detail::panel_bias(g.epilogue.bias, j, cols, bias_tail);
       for (int ip = 0; ip < panels_m; ++ip) {
         const int i = i0 + ip * kMR;
         finish_tile(jp_sums + static_cast<std::size_t>(ip) * kMR * kNR, std::min(kMR, g.m - i), cols,
@@ -145,7 +130,7 @@ void run_tile(const Int8GemmProblem& g, const QuantisedA& qa, std::ptrdiff_t lda
 
 void run_gemm_int8(const Int8GemmProblem& g, bool vnni, ThreadPool* pool) {
   if (g.m <= 0 || g.n <= 0) return;
-  const std::ptrdiff_t lda4 = a_quads_stride(ceil_div(g.k, 4));
+  const std::ptrdiff_t lda4 = gemm_detail::word_row_stride(ceil_div(g.k, 4));
   const QuantisedA qa = quantize_a(g, lda4, pool);
   const DotPanels dot_panels = vnni ? avx512vnni::dot_panels : portable::dot_panels;
   gemm_detail::for_each_tile(g.m, g.n, g.k, pool, kMR, kNR, kMC, kNC, [&](int i0, int mc, int j0, int nc) {

@@ -12,7 +12,8 @@
 // kernel loads kNV B vectors (16 columns × 1 quad each) and broadcasts one A quad per row.
 //
 // Packed B (kNR-wide panels, the whole of K4 each):  quads[N/kNR][K4][kNR], zero-padded past N.
-// Quantised A (row-major quads, unsigned: qa + 128):  quads[round_up(M, kMR)][lda4], 0 past M.
+// Quantised A (row-major quads, unsigned: qa + 128):  quads[round_up(M, kMR)][lda4], 0 past M,
+//   lda4 = gemm_detail::word_row_stride(K4), as for the bf16 pairs.
 //
 // This header is also compiled into the AVX512-VNNI file: declarations and constants only (see
 // gemm_bf16_layout.hpp for why).
@@ -32,9 +33,6 @@ constexpr int kMR = 6;
 constexpr int kKC4 = 1024;
 constexpr int kMC = 256;
 constexpr int kNC = 512;
-
-// Row stride, in quads, of quantised A with k4 quads per row: an odd number of whole cache lines.
-std::ptrdiff_t a_quads_stride(int k4);
 
 // 32-bit words of packed B with n rows (outputs) and k columns (reduction).
 std::size_t packed_b_quads_size(int n, int k);

@@ -80,11 +80,11 @@ TEST_CASE("The AVX512-BF16 kernels need every extension they are compiled for", 
 }
 
 TEST_CASE("VITSCOPE_DISABLE_BF16 disables with any value but empty or 0", "[cpu]") {
-  CHECK_FALSE(bf16_disabled_by_env_value(nullptr));
-  CHECK_FALSE(bf16_disabled_by_env_value(""));
-  CHECK_FALSE(bf16_disabled_by_env_value("0"));
-  CHECK(bf16_disabled_by_env_value("1"));
-  CHECK(bf16_disabled_by_env_value("yes"));
+  CHECK_FALSE(kernels_disabled_by_env_value(nullptr));
+  CHECK_FALSE(kernels_disabled_by_env_value(""));
+  CHECK_FALSE(kernels_disabled_by_env_value("0"));
+  CHECK(kernels_disabled_by_env_value("1"));
+  CHECK(kernels_disabled_by_env_value("yes"));
 }
 
 }  // namespace

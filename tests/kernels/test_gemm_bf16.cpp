@@ -354,7 +354,7 @@ TEST_CASE("bf16 entry points reject impossible strides", "[bf16]") {
 // Backend choice
 
 TEST_CASE("The bf16 backend follows the CPU and VITSCOPE_DISABLE_BF16", "[bf16][backend]") {
-  const bool disabled = bf16_disabled_by_env_value(std::getenv("VITSCOPE_DISABLE_BF16"));
+  const bool disabled = kernels_disabled_by_env_value(std::getenv("VITSCOPE_DISABLE_BF16"));
   CHECK(bf16_hardware_available() == (hardware_present() && !disabled));
   CHECK(resolve_bf16_backend(Bf16Backend::automatic) ==
         (bf16_hardware_available() ? Bf16Backend::avx512_bf16 : Bf16Backend::fp32_emulation));

@@ -27,8 +27,9 @@ bool supports_avx512_bf16_kernels(const CpuFeatures& features);
 // True when every extension the AVX512-VNNI kernels are compiled for is present.
 bool supports_avx512_vnni_kernels(const CpuFeatures& features);
 
-// Whether a value of the environment variable VITSCOPE_DISABLE_BF16 turns the AVX512-BF16 kernels
-// off: any value but unset (null), empty or "0".
-bool bf16_disabled_by_env_value(const char* value);
+// Whether a value of an environment variable that switches ISA-specific kernels off
+// (VITSCOPE_DISABLE_BF16, VITSCOPE_DISABLE_VNNI) turns them off: any value but unset (null), empty
+// or "0".
+bool kernels_disabled_by_env_value(const char* value);
 
 }  // namespace vitscope::kernels

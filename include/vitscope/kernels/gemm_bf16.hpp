@@ -24,7 +24,7 @@ namespace vitscope::kernels {
 enum class Bf16Backend { automatic, avx512_bf16, fp32_emulation };
 
 // True when the CPU has AVX512-BF16 (with AVX512F/BW/DQ/VL) and the environment variable
-// VITSCOPE_DISABLE_BF16 does not turn it off (see bf16_disabled_by_env_value). Decided once per
+// VITSCOPE_DISABLE_BF16 does not turn it off (see kernels_disabled_by_env_value). Decided once per
 // process: the choice of Bf16Backend::automatic.
 bool bf16_hardware_available();
 

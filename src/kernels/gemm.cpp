@@ -4,6 +4,7 @@
 #include <string>
 
 #include "kernels/gemm_driver.hpp"
+#include "kernels/gemm_epilogue.hpp"
 #include "kernels/gemm_layout.hpp"
 #include "kernels/simd.hpp"
 #include "vitscope/kernels/gemm.hpp"
@@ -37,10 +38,7 @@ void run_with_packed_b(int m, int n, int k, float alpha, const float* a, int lda
 void linear(const float* a, int lda, int m, const PackedMatrix& b, float* out, int ldo,
             const LinearEpilogue& epilogue, ThreadPool* pool) {
   check_shape(m >= 0 && lda >= b.cols() && ldo >= b.rows(), "linear", m, b.rows(), b.cols());
-  gemm_detail::Epilogue e;
-  e.bias = epilogue.bias;
-  e.gelu = epilogue.gelu;
-  e.accumulate = epilogue.accumulate;
+  const gemm_detail::Epilogue e = gemm_detail::epilogue_of(epilogue);
   gemm_detail::run_gemm(GemmProblem{{m, b.rows(), b.cols(), a, lda, out, ldo, e}, b.data()}, pool);
 }
 

@@ -13,6 +13,7 @@
 #include "kernels/gemm_bf16_driver.hpp"
 #include "kernels/gemm_bf16_layout.hpp"
 #include "kernels/gemm_driver.hpp"
+#include "kernels/gemm_epilogue.hpp"
 #include "kernels/gemm_layout.hpp"
 #include "kernels/packed_memory.hpp"
 #include "kernels/simd.hpp"
@@ -95,10 +96,7 @@ void linear_bf16(const float* a, int lda, int m, const PackedMatrixBf16& b, floa
                  const LinearEpilogue& epilogue, ThreadPool* pool) {
   check_shape(m >= 0 && lda >= b.cols() && ldo >= b.rows(), "linear_bf16", m, b.rows(),
               b.cols());
-  gemm_detail::Epilogue e;
-  e.bias = epilogue.bias;
-  e.gelu = epilogue.gelu;
-  e.accumulate = epilogue.accumulate;
+  const gemm_detail::Epilogue e = gemm_detail::epilogue_of(epilogue);
   const gemm_detail::ProductOperands operands{m, b.rows(), b.cols(), a, lda, out, ldo, e};
   if (b.backend() == Bf16Backend::avx512_bf16) {
     gemm_bf16_detail::run_gemm_bf16(Bf16GemmProblem{operands, b.pairs()}, pool);

@@ -59,14 +59,15 @@ static_assert(kNR % simd::kLanes == 0, "a micro-tile row is whole batches");
 
 // out[rows, cols] (=|+=) act(alpha · sums + bias) from one micro-tile of sums [kMR][kNR]. Columns
 // past cols may hold stale sums (dot_panels skips whole vectors there); they are dropped.
-void finish_tile(const float* sums, int rows, int cols, const float* bias, float* out, int ldo,
-                 const gemm_detail::Epilogue& epilogue) {
+void finish_tile(const float* sums, int rows, int cols, const float* bias, const float* residual,
+                 float* out, int ldo, const gemm_detail::Epilogue& epilogue) {
   for (int r = 0; r < rows; ++r) {
     simd::Batch x[kRowBatches];
     for (int v = 0; v < kRowBatches; ++v) {
       x[v] = xsimd::load_unaligned(sums + r * kNR + v * simd::kLanes);
     }
-    gemm_detail::finish_row(x, bias, out + static_cast<std::ptrdiff_t>(r) * ldo, cols, epilogue);
+    const std::ptrdiff_t row = static_cast<std::ptrdiff_t>(r) * ldo;
+    gemm_detail::finish_row(x, bias, residual ? residual + row : nullptr, out + row, cols, epilogue);
   }
 }
 
@@ -101,8 +102,8 @@ void run_tile(const Bf16GemmProblem& g, const std::uint32_t* a_pairs, std::ptrdi
       for (int ip = 0; ip < panels_m; ++ip) {
         const int i = i0 + ip * kMR;
         finish_tile(jp_sums + static_cast<std::size_t>(ip) * kMR * kNR, std::min(kMR, g.m - i),
-                    cols, bias, g.out + static_cast<std::ptrdiff_t>(i) * g.ldo + j, g.ldo,
-                    g.epilogue);
+                    cols, bias, gemm_detail::residual_tile(g.epilogue, i, j, g.ldo),
+                    g.out + static_cast<std::ptrdiff_t>(i) * g.ldo + j, g.ldo, g.epilogue);
       }
     }
   }

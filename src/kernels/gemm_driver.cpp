@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "kernels/gemm_epilogue.hpp"
 #include "kernels/gemm_layout.hpp"
 #include "kernels/gemm_micro_kernel.hpp"
 #include "kernels/prefetch.hpp"
@@ -25,6 +26,9 @@ float* ensure(simd::AlignedVector& v, std::size_t size) {
   if (v.size() < size) v.resize(size);
   return v.data();
 }
+
+// A single K block whose B panels take at most this many bytes goes A-panel-outer (see run_tile).
+constexpr std::size_t kRowsOuterBytes = 256 * 1024;
 
 // Computes out[i0 : i0+mc, j0 : j0+nc] over the whole of K.
 void run_tile(const GemmProblem& g, int i0, int mc, int j0, int nc, Scratch& scratch) {
@@ -54,54 +58,79 @@ void run_tile(const GemmProblem& g, int i0, int mc, int j0, int nc, Scratch& scr
       pack_a(a_to_pack, g.lda, mc - first_packed_row, kc, a_packed_at);
     }
 
-    for (int jp = 0; jp < panels_n; ++jp) {
+    // One micro-tile: A panel ip against B panel jp over this K block; prefetch_bp is a slice of
+    // the next B micro-panel to ask for (null: none), next_i/next_j the micro-tile computed next.
+    auto micro_tile = [&](int ip, int jp, const float* next_bp, std::size_t next_bytes, int next_ip,
+                          int next_jp) {
       const int j = j0 + jp * kNR;
       const int cols = std::min(kNR, g.n - j);
       // Panel j / kNR of B, from row pc of the reduction on.
       const float* bp =
           g.b_packed + static_cast<std::ptrdiff_t>(j) * g.k + static_cast<std::ptrdiff_t>(pc) * kNR;
+      if (next_bp) prefetch_slice(next_bp, next_bytes, ip, panels_m);
+      const int i = i0 + ip * kMR;
+      if (last && next_ip < panels_m && next_jp < panels_n) {  // its output (see prefetch.hpp)
+        const int ni = i0 + next_ip * kMR, nj = j0 + next_jp * kNR;
+        prefetch_tile(g.out + static_cast<std::ptrdiff_t>(ni) * g.ldo + nj,
+                      residual_tile(g.epilogue, ni, nj, g.ldo), g.ldo, std::min(kMR, g.m - ni),
+                      static_cast<std::size_t>(std::min(kNR, g.n - nj)) * sizeof(float));
+      }
       MicroTileIo io;
       io.epilogue = &g.epilogue;
       io.ldo = g.ldo;
       io.cols = cols;
       if (last) io.bias = panel_bias(g.epilogue.bias, j, cols, bias_tail);
+      float* tile_partial =
+          partial ? partial + (static_cast<std::size_t>(ip) * panels_n + jp) * kMR * kNR : nullptr;
+      io.partial_in = first ? nullptr : tile_partial;
+      io.partial_out = last ? nullptr : tile_partial;
+      io.out = g.out + static_cast<std::ptrdiff_t>(i) * g.ldo + j;
+      io.residual = residual_tile(g.epilogue, i, j, g.ldo);
+      io.rows = std::min(kMR, g.m - i);
+      const bool in_place = ip * kMR < first_packed_row;
+      const float* ap = in_place ? a_block + static_cast<std::ptrdiff_t>(ip) * kMR * g.lda
+                                 : a_panels + static_cast<std::size_t>(ip) * kc * kMR;
+      const bool narrow = kNV > 1 && cols <= kLanes;
+      if (in_place) {
+        if (narrow)
+          micro_kernel<1, true>(kc, ap, g.lda, bp, io);
+        else
+          micro_kernel<kNV, true>(kc, ap, g.lda, bp, io);
+      } else {
+        if (narrow)
+          micro_kernel<1>(kc, ap, 0, bp, io);
+        else
+          micro_kernel(kc, ap, 0, bp, io);
+      }
+    };
+
+    if (k_blocks == 1 && static_cast<std::size_t>(kc) * nc * sizeof(float) <= kRowsOuterBytes) {
+      // Short K: the tile's B panels stay in L2 whatever the order, so the A panels go outside
+      // and each strip of kMR output rows (and its residual) is written left to right, as streams
+      // the hardware prefetchers follow. B-panel-outer order wrote it in kNR-wide columns, and a
+      // 1×1 convolution over 64 channels with a residual ran at 60% of its in-cache speed.
+      for (int ip = 0; ip < panels_m; ++ip)
+        for (int jp = 0; jp < panels_n; ++jp) {
+          const bool row_end = jp + 1 == panels_n;
+          micro_tile(ip, jp, nullptr, 0, row_end ? ip + 1 : ip, row_end ? 0 : jp + 1);
+        }
+      continue;
+    }
+    for (int jp = 0; jp < panels_n; ++jp) {
       // The B micro-panel the tile reads next, a slice per A pass (see prefetch.hpp).
+      const int j = j0 + jp * kNR;
       const float* next_bp = nullptr;
       int next_kc = kc;
       if (jp + 1 < panels_n) {
-        next_bp = bp + static_cast<std::ptrdiff_t>(kNR) * g.k;
+        next_bp = g.b_packed + static_cast<std::ptrdiff_t>(j + kNR) * g.k +
+                  static_cast<std::ptrdiff_t>(pc) * kNR;
       } else if (!last) {
         next_kc = std::min(kc_max, g.k - pc - kc);
         next_bp = g.b_packed + static_cast<std::ptrdiff_t>(j0) * g.k +
                   static_cast<std::ptrdiff_t>(pc + kc) * kNR;
       }
       const std::size_t next_bytes = static_cast<std::size_t>(next_kc) * kNR * sizeof(float);
-      for (int ip = 0; ip < panels_m; ++ip) {
-        if (next_bp) prefetch_slice(next_bp, next_bytes, ip, panels_m);
-        const int i = i0 + ip * kMR;
-        float* tile_partial =
-            partial ? partial + (static_cast<std::size_t>(ip) * panels_n + jp) * kMR * kNR
-                    : nullptr;
-        io.partial_in = first ? nullptr : tile_partial;
-        io.partial_out = last ? nullptr : tile_partial;
-        io.out = g.out + static_cast<std::ptrdiff_t>(i) * g.ldo + j;
-        io.rows = std::min(kMR, g.m - i);
-        const bool in_place = ip * kMR < first_packed_row;
-        const float* ap = in_place ? a_block + static_cast<std::ptrdiff_t>(ip) * kMR * g.lda
-                                   : a_panels + static_cast<std::size_t>(ip) * kc * kMR;
-        const bool narrow = kNV > 1 && cols <= kLanes;
-        if (in_place) {
-          if (narrow)
-            micro_kernel<1, true>(kc, ap, g.lda, bp, io);
-          else
-            micro_kernel<kNV, true>(kc, ap, g.lda, bp, io);
-        } else {
-          if (narrow)
-            micro_kernel<1>(kc, ap, 0, bp, io);
-          else
-            micro_kernel(kc, ap, 0, bp, io);
-        }
-      }
+      for (int ip = 0; ip < panels_m; ++ip) micro_tile(ip, jp, next_bp, next_bytes, ip + 1, jp);
     }
   }
 }

@@ -3,6 +3,7 @@
 //   out[M,N] (=|+=) act(alpha · a[M,K] · b[N,K]ᵀ + bias[N]),  b given as packed panels.
 // Its tiling and thread-count choices are shared with the bf16 driver (gemm_bf16_driver.cpp).
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 
 #include "vitscope/core/thread_pool.hpp"
@@ -14,7 +15,10 @@ struct Epilogue {
   float alpha = 1.0f;           // scale of the product
   const float* bias = nullptr;  // [N] or null
   bool gelu = false;            // exact (erf) GELU
+  const float* residual = nullptr;  // [M,N], row stride ldo, added, or null
   bool accumulate = false;      // out += result instead of out = result
+  float lo = -INFINITY, hi = INFINITY;  // clamp, last
+  bool clamped() const { return lo != -INFINITY || hi != INFINITY; }
 };
 
 // What every product names, whatever form its B operand takes.

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "kernels/gemm_epilogue.hpp"
 #include "kernels/gemm_int8_driver.hpp"
 #include "kernels/gemm_int8_quantize.hpp"
 #include "kernels/gemm_int8_layout.hpp"
@@ -93,10 +94,7 @@ std::size_t PackedMatrixInt8::bytes() const {
 void linear_int8(const float* a, int lda, int m, const PackedMatrixInt8& b, float* out, int ldo,
                  const LinearEpilogue& epilogue, ThreadPool* pool) {
   gemm_detail::check_shape(m >= 0 && lda >= b.cols() && ldo >= b.rows(), "linear_int8", m, b.rows(), b.cols());
-  gemm_detail::Epilogue e;
-  e.bias = epilogue.bias;
-  e.gelu = epilogue.gelu;
-  e.accumulate = epilogue.accumulate;
+  const gemm_detail::Epilogue e = gemm_detail::epilogue_of(epilogue);
   gemm_int8_detail::Int8GemmProblem g;
   static_cast<gemm_detail::ProductOperands&>(g) = {m, b.rows(), b.cols(), a, lda, out, ldo, e};
   g.b_quads = b.quads();

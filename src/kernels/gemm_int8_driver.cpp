@@ -72,7 +72,7 @@ static_assert(kNR % simd::kLanes == 0, "a micro-tile row is whole batches");
 // out[rows, cols] (=|+=) act(s_a[r] · s_b[c] · (sum[r][c] − offset[c]) + bias[c]) from one
 // micro-tile of int32 sums [kMR][kNR]; b_scales, offsets and bias hold kNR values (zero past cols).
 void finish_tile(const std::int32_t* sums, int rows, int cols, const float* a_scales, const float* b_scales,
-                 const std::int32_t* offsets, const float* bias, float* out, int ldo,
+                 const std::int32_t* offsets, const float* bias, const float* residual, float* out, int ldo,
                  const gemm_detail::Epilogue& epilogue) {
   for (int r = 0; r < rows; ++r) {
     simd::Batch x[kRowBatches];
@@ -84,7 +84,8 @@ void finish_tile(const std::int32_t* sums, int rows, int cols, const float* a_sc
       const IntBatch sum = IntBatch::load_unaligned(sums + r * kNR + c) - IntBatch::load_unaligned(offsets + c);
       x[v] = xsimd::batch_cast<float>(sum) * (a_scale * xsimd::load_unaligned(b_scales + c));
     }
-    gemm_detail::finish_row(x, bias, out + static_cast<std::ptrdiff_t>(r) * ldo, cols, epilogue);
+    const std::ptrdiff_t row = static_cast<std::ptrdiff_t>(r) * ldo;
+    gemm_detail::finish_row(x, bias, residual ? residual + row : nullptr, out + row, cols, epilogue);
   }
 }
 
@@ -120,6 +121,7 @@ void run_tile(const Int8GemmProblem& g, const QuantisedA& qa, std::ptrdiff_t lda
         const int i = i0 + ip * kMR;
         finish_tile(jp_sums + static_cast<std::size_t>(ip) * kMR * kNR, std::min(kMR, g.m - i), cols,
                     qa.scales + i, g.b_scales + j, g.b_offsets + j, bias,
+                    gemm_detail::residual_tile(g.epilogue, i, j, g.ldo),
                     g.out + static_cast<std::ptrdiff_t>(i) * g.ldo + j, g.ldo, g.epilogue);
       }
     }

@@ -47,8 +47,10 @@ void linear_int8_ref(const float* a, int lda, int m, const float* b, int n, int 
       float x = static_cast<float>(sum) * (sa[static_cast<std::size_t>(i)] * sb[static_cast<std::size_t>(j)]);
       if (epilogue.bias) x += epilogue.bias[j];
       if (epilogue.gelu) gelu_ref(&x, 1);
+      if (epilogue.residual) x += epilogue.residual[static_cast<std::ptrdiff_t>(i) * ldo + j];
       float& o = out[static_cast<std::ptrdiff_t>(i) * ldo + j];
-      o = epilogue.accumulate ? o + x : x;
+      if (epilogue.accumulate) x += o;
+      o = std::min(std::max(x, epilogue.lo), epilogue.hi);
     }
   }
 }

@@ -22,6 +22,7 @@ struct MicroTileIo {
   int rows = 0;
   int cols = 0;
   const float* bias = nullptr;
+  const float* residual = nullptr;  // the tile's residual rows (row stride ldo), or null
   const Epilogue* epilogue = nullptr;
 };
 
@@ -32,7 +33,8 @@ using Accumulators = Batch[kMR][NV];
 template <int NV>
 inline void finish_tile(Accumulators<NV>& acc, const MicroTileIo& io) {
   for (int r = 0; r < io.rows; ++r) {
-    finish_row(acc[r], io.bias, io.out + static_cast<std::ptrdiff_t>(r) * io.ldo, io.cols,
+    const std::ptrdiff_t row = static_cast<std::ptrdiff_t>(r) * io.ldo;
+    finish_row(acc[r], io.bias, io.residual ? io.residual + row : nullptr, io.out + row, io.cols,
                *io.epilogue);
   }
 }

@@ -1,4 +1,5 @@
 // Reference GEMMs: the maths as plain loops, for the tests to compare the fast versions against.
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 
@@ -17,8 +18,10 @@ void linear_ref(const float* a, int lda, int m, const float* b, int n, int k, fl
       for (int p = 0; p < k; ++p) sum += a[std::size_t(i) * lda + p] * b[std::size_t(j) * k + p];
       if (epilogue.bias) sum += epilogue.bias[j];
       if (epilogue.gelu) sum = 0.5f * sum * (1.0f + std::erf(sum * 0.70710678118654752440f));
+      if (epilogue.residual) sum += epilogue.residual[std::size_t(i) * ldo + j];
       float& o = out[std::size_t(i) * ldo + j];
-      o = epilogue.accumulate ? o + sum : sum;
+      if (epilogue.accumulate) sum += o;
+      o = std::min(std::max(sum, epilogue.lo), epilogue.hi);
     }
   }
 }

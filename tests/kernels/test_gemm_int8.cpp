@@ -98,11 +98,14 @@ TEST_CASE("linear_int8 equals the scalar reference on odd sizes, every epilogue,
           const std::vector<float> b = random_vector(static_cast<std::size_t>(n) * k, 29 + n + k);
           const std::vector<float> bias = random_vector(static_cast<std::size_t>(n), 5 + n);
           const PackedMatrixInt8 packed = PackedMatrixInt8::pack(b.data(), n, k, k, backend);
-          for (const auto& [use_bias, gelu, accumulate] :
-               {std::tuple{false, false, false}, std::tuple{true, true, false}, std::tuple{true, false, true}}) {
+          const std::vector<float> residual = random_vector(static_cast<std::size_t>(m) * ldo, 13 + m);
+          for (const auto& [use_bias, gelu, accumulate, fused] :
+               {std::tuple{false, false, false, false}, std::tuple{true, true, false, false},
+                std::tuple{true, false, true, false}, std::tuple{true, false, false, true}}) {
             INFO(name(backend) << " m=" << m << " n=" << n << " k=" << k << " bias=" << use_bias << " gelu=" << gelu
-                               << " accumulate=" << accumulate);
-            const LinearEpilogue e{use_bias ? bias.data() : nullptr, gelu, accumulate};
+                               << " accumulate=" << accumulate << " residual and clamp=" << fused);
+            LinearEpilogue e{use_bias ? bias.data() : nullptr, gelu, accumulate};
+            if (fused) e.residual = residual.data(), e.lo = -0.5f, e.hi = 0.75f;
             std::vector<float> fast = random_vector(static_cast<std::size_t>(m) * ldo, 7), ref = fast;
             linear_int8(a.data(), lda, m, packed, fast.data(), ldo, e, m * n * k > 100000 ? &pool : nullptr);
             linear_int8_ref(a.data(), lda, m, b.data(), n, k, ref.data(), ldo, e);

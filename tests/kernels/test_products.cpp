@@ -144,12 +144,15 @@ struct LinearCase {
   int m, n, k;
   bool bias, gelu, accumulate;
   int pad;  // extra columns of lda and ldo
+  bool residual = false;  // a residual [M,N] (row stride ldo) added
+  bool clamp = false;     // the result clamped to [-0.5, 0.75]
 };
 
 std::string describe(const LinearCase& c) {
   return "m=" + std::to_string(c.m) + " n=" + std::to_string(c.n) + " k=" + std::to_string(c.k) +
          (c.bias ? " +bias" : "") + (c.gelu ? " +gelu" : "") +
-         (c.accumulate ? " +accumulate" : "") + " pad=" + std::to_string(c.pad);
+         (c.accumulate ? " +accumulate" : "") + (c.residual ? " +residual" : "") +
+         (c.clamp ? " +clamp" : "") + " pad=" + std::to_string(c.pad);
 }
 
 // Runs linear with 1 and 2 threads against the reference; both thread counts must agree bit for
@@ -168,15 +171,21 @@ void check_linear(const Arithmetic& arith, const LinearCase& c) {
     for (int i = 0; i < c.m; ++i)
       std::copy_n(residual.begin() + std::size_t(i) * ldo, c.n, out0.begin() + std::size_t(i) * ldo);
   }
+  const std::vector<float> residual = random_vector(out0.size(), seed + 4, -4.0f, 4.0f);
   LinearEpilogue epilogue;
   epilogue.bias = c.bias ? bias.data() : nullptr;
   epilogue.gelu = c.gelu;
   epilogue.accumulate = c.accumulate;
+  if (c.residual) epilogue.residual = residual.data();
+  if (c.clamp) epilogue.lo = -0.5f, epilogue.hi = 0.75f;
 
   std::vector<float> ref = out0;
   arith.linear_reference(a.data(), lda, c.m, b.data(), c.n, c.k, ref.data(), ldo, epilogue);
-  const std::vector<double> magnitude = magnitudes(arith, a, lda, b, c.k, c.m, c.n, c.k, epilogue.bias,
-                                                   c.accumulate ? &out0 : nullptr, ldo);
+  std::vector<double> magnitude = magnitudes(arith, a, lda, b, c.k, c.m, c.n, c.k, epilogue.bias,
+                                             c.accumulate ? &out0 : nullptr, ldo);
+  if (c.residual)
+    for (int i = 0; i < c.m; ++i)
+      for (int j = 0; j < c.n; ++j) magnitude[std::size_t(i) * c.n + j] += std::abs(residual[std::size_t(i) * ldo + j]);
   // The weights are packed from a strided copy of b when pad > 0 (ldb > k).
   std::vector<float> b_strided(std::size_t(c.n) * lda, -777.0f);
   for (int j = 0; j < c.n; ++j)
@@ -259,7 +268,7 @@ TEST_CASE("linear matches its reference for every combination of odd sizes", "[g
   }
 }
 
-TEST_CASE("linear applies each epilogue on its own and all together", "[gemm][linear]") {
+TEST_CASE("linear applies each epilogue (bias, GELU, accumulate, residual, clamp) on its own and all together", "[gemm][linear]") {
   for (const Arithmetic& arith : arithmetics())
     for (const auto& [m, n, k] : {std::tuple{17, 7, 197}, std::tuple{197, 385, 17}, std::tuple{7, 197, 385}}) {
       check_linear(arith, LinearCase{m, n, k, false, false, false, 0});
@@ -267,6 +276,10 @@ TEST_CASE("linear applies each epilogue on its own and all together", "[gemm][li
       check_linear(arith, LinearCase{m, n, k, false, true, false, 0});
       check_linear(arith, LinearCase{m, n, k, false, false, true, 0});
       check_linear(arith, LinearCase{m, n, k, true, true, true, 5});
+      check_linear(arith, LinearCase{m, n, k, false, false, false, 0, true, false});
+      check_linear(arith, LinearCase{m, n, k, false, false, false, 0, false, true});
+      check_linear(arith, LinearCase{m, n, k, true, false, false, 3, true, true});  // a ResNet block's end
+      check_linear(arith, LinearCase{m, n, k, true, true, true, 2, true, true});
     }
 }
 

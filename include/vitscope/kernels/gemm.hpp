@@ -2,6 +2,7 @@
 // Matrix products: xsimd micro-kernel, packed panels, cache blocking, threads. Their scalar
 // references (plain loops that read like the maths, what the tests compare against) are in
 // src/kernels/reference.hpp.
+#include <cmath>
 #include <cstddef>
 #include <memory>
 #include <vector>
@@ -32,11 +33,16 @@ class PackedMatrix {
   std::size_t size_ = 0;
 };
 
-// What linear() does to each output element after the dot product.
+// What linear() does to each output element after the dot product, in this order:
+//   x = act(a·bᵀ + bias) (+ residual) (+ out, accumulate), then out = clamp(x, lo, hi).
 struct LinearEpilogue {
   const float* bias = nullptr;  // [N] or null
   bool gelu = false;            // apply exact (erf) GELU after the bias
   bool accumulate = false;      // out += result (residual connection) instead of out = result
+  // [M,N] with out's row stride ldo, added after the activation (a residual connection whose sum
+  // goes to another buffer), or null.
+  const float* residual = nullptr;
+  float lo = -INFINITY, hi = INFINITY;  // the result clamped last (ReLU: lo = 0); default none
 };
 
 // out[M,N] (=|+=) act(a[M,K] · b[N,K]ᵀ + bias[N]); a has row stride lda, out has row stride ldo.

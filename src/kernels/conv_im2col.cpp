@@ -101,16 +101,20 @@ void col2im_add(const ConvGeometry& g, const float* cols, std::int64_t row_begin
 }
 
 void conv2d(const ConvGeometry& g, const float* in, const PackedMatrix& weight, const float* bias,
-            Clamp clamp, float* out, ThreadPool* pool) {
+            Clamp clamp, float* out, ThreadPool* pool, const float* residual) {
   check_geometry(g, "conv2d");
   const int K = g.patch_size(), N = weight.rows();
   if (weight.cols() != K)
     throw std::invalid_argument("conv2d: weight has " + std::to_string(weight.cols()) +
                                 " columns, the patches " + std::to_string(K));
   const std::int64_t M = g.out_pixels();
+  LinearEpilogue epilogue;
+  epilogue.bias = bias;
+  epilogue.residual = residual;
+  epilogue.lo = clamp.lo;
+  epilogue.hi = clamp.hi;
   if (is_pointwise(g)) {
-    linear(in, K, static_cast<int>(M), weight, out, N, {bias, false, false}, pool);
-    if (!clamp.is_none()) clamp_inplace(out, static_cast<std::size_t>(M) * N, clamp, pool);
+    linear(in, K, static_cast<int>(M), weight, out, N, epilogue, pool);
     return;
   }
   const std::int64_t chunk = std::min(M, chunk_rows(g));
@@ -123,9 +127,9 @@ void conv2d(const ConvGeometry& g, const float* in, const PackedMatrix& weight, 
                              begin + static_cast<std::int64_t>(hi),
                              cols + lo * static_cast<std::size_t>(K));
                     });
-    float* dst = out + static_cast<std::size_t>(begin) * N;
-    linear(cols, K, static_cast<int>(end - begin), weight, dst, N, {bias, false, false}, pool);
-    if (!clamp.is_none()) clamp_inplace(dst, static_cast<std::size_t>(end - begin) * N, clamp, pool);
+    const std::size_t first = static_cast<std::size_t>(begin) * N;
+    epilogue.residual = residual ? residual + first : nullptr;
+    linear(cols, K, static_cast<int>(end - begin), weight, out + first, N, epilogue, pool);
   }
 }
 

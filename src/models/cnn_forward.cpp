@@ -30,11 +30,30 @@ CnnModel::Workspace& CnnModel::plan(Session& session, int batch, int height, int
   const int count = static_cast<int>(layers_.size());
 
   // The last layer that reads each output (the feature layer is read by the head, at the end).
-  std::vector<int> last_use(count);
+  std::vector<int> last_use(count), readers(count, 0);
   for (int i = 0; i < count; ++i) last_use[i] = i;
   for (int i = 0; i < count; ++i)
-    for (int input : layers_[i].inputs) last_use[input] = std::max(last_use[input], i);
+    for (int input : layers_[i].inputs) {
+      last_use[input] = std::max(last_use[input], i);
+      ++readers[input];
+    }
   last_use[feature_layer_] = count;
+
+  // A convolution without activation read only by the AddRelu right after it (a residual block's
+  // end) writes that AddRelu's output directly: clamp(conv + bias + shortcut) in one pass. Its input
+  // must then live until the AddRelu's output is allocated, or the two could share memory.
+  ws.fused_into.assign(count, -1);
+  if (!keep_every_layer)
+    for (int i = 1; i + 1 < count; ++i) {
+      const CnnLayer& conv = layers_[i];
+      const CnnLayer& add = layers_[i + 1];
+      if (conv.op != CnnOp::Conv || conv.activation != CnnActivation::None || readers[i] != 1 ||
+          i == feature_layer_ || add.op != CnnOp::AddRelu || add.inputs[0] == add.inputs[1] ||
+          (add.inputs[0] != i && add.inputs[1] != i))
+        continue;
+      ws.fused_into[i] = i + 1;
+      last_use[conv.inputs[0]] = std::max(last_use[conv.inputs[0]], i + 1);
+    }
 
   // Slots of memory, each holding one output at a time; an output takes the smallest free slot
   // that fits (else the largest free one, grown), and frees it after its last reader.
@@ -92,6 +111,7 @@ void CnnModel::run_layers(const xt::xtensor<float, 4>& batch, Workspace& ws, Thr
     }
 
   for (std::size_t i = 1; i < layers_.size(); ++i) {
+    if (ws.fused_into[i - 1] == static_cast<int>(i)) continue;  // computed by the convolution before
     const CnnLayer& l = layers_[i];
     const CnnLayerWeights& w = weights_->layers[i];
     const CnnFeatureSize& in = ws.sizes[l.inputs[0]];
@@ -105,11 +125,23 @@ void CnnModel::run_layers(const xt::xtensor<float, 4>& batch, Workspace& ws, Thr
     g.pad = l.padding.resolve(in.height, in.width, l.kernel, l.stride);
     const float* x = ws.output(l.inputs[0]);
     float* y = ws.output(static_cast<int>(i));
-    const kernels::Clamp clamp = activation_clamp(l.activation);
+    kernels::Clamp clamp = activation_clamp(l.activation);
     switch (l.op) {
-      case CnnOp::Conv:
-        kernels::conv2d(g, x, w.packed, w.bias.data(), clamp, y, pool);
+      case CnnOp::Conv: {
+        const float* shortcut = nullptr;
+        if (const int add = ws.fused_into[i]; add >= 0) {
+          const CnnLayer& a = layers_[add];
+          shortcut = ws.output(a.inputs[0] == static_cast<int>(i) ? a.inputs[1] : a.inputs[0]);
+          clamp = activation_clamp(a.activation);
+          y = ws.output(add);
+        }
+        if (w.winograd && kernels::winograd_pays_off(g, l.channels)) {
+          kernels::conv2d_winograd(g, x, *w.winograd, w.bias.data(), clamp, y, pool, shortcut);
+        } else {
+          kernels::conv2d(g, x, w.packed, w.bias.data(), clamp, y, pool, shortcut);
+        }
         break;
+      }
       case CnnOp::DepthwiseConv:
         kernels::depthwise_conv3x3(g, x, w.weight.data(), w.bias.data(), clamp, y, pool);
         break;

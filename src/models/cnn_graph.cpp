@@ -118,6 +118,11 @@ int CnnGraphBuilder::conv(const std::string& name, int input, int kernel, int st
   layer.activation = activation;
   CnnLayerWeights w;
   w.packed = kernels::PackedMatrix::pack(weight.data(), n, k);
+  kernels::ConvGeometry shape;
+  shape.kernel = kernel;
+  shape.stride = stride;
+  if (kernels::winograd_applies(shape))
+    w.winograd = kernels::WinogradWeights::pack(weight.data(), n, channels(input));
   w.weight = std::move(weight);
   w.bias = std::move(bias);
   return add(std::move(layer), std::move(w));

@@ -3,6 +3,7 @@
 // activation workspace its passes run in.
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -10,6 +11,7 @@
 #include <xtensor/xtensor.hpp>
 
 #include "vitscope/models/cnn.hpp"
+#include "vitscope/kernels/conv_winograd.hpp"
 #include "vitscope/kernels/gemm.hpp"
 
 namespace vitscope {
@@ -19,6 +21,8 @@ struct CnnLayerWeights {
   std::vector<float> weight;     // Conv: [N, k, k, C] row-major (the backward pass reads it);
                                  // DepthwiseConv: [3, 3, C]
   std::vector<float> bias;       // [N]: the folded BatchNorm shift
+  // Conv 3×3 stride 1: the same weights transformed for conv2d_winograd.
+  std::optional<kernels::WinogradWeights> winograd;
 };
 
 struct CnnModel::Weights {
@@ -40,6 +44,9 @@ struct CnnModel::Workspace : SessionState {
   bool keep_every_layer = false;
   std::vector<CnnFeatureSize> sizes;  // per layer
   std::vector<std::size_t> offsets;   // per layer, into arena (and grads)
+  // Per layer: the AddRelu layer this convolution writes into, its addition and ReLU fused into
+  // the convolution's epilogue (that AddRelu is then skipped), or -1. Inference only.
+  std::vector<int> fused_into;
   std::vector<float> arena;
   std::vector<float> grads;
   std::vector<float> pooled;          // [batch, C] of the feature layer

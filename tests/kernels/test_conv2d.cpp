@@ -29,22 +29,26 @@ void check_conv2d(const ConvGeometry& g, int out_channels, std::uint32_t seed) {
   const std::vector<float> bias = random_vector(out_channels, seed + 2);
   const PackedMatrix packed = PackedMatrix::pack(w.data(), out_channels, g.patch_size());
   const std::size_t out_size = g.out_pixels() * out_channels;
+  const std::vector<float> residual = random_vector(out_size, seed + 3);
   std::vector<float> magnitude(out_size);
   conv2d_ref(g, absolute(in).data(), absolute(w).data(), out_channels, absolute(bias).data(),
              Clamp::none(), magnitude.data());
-  for (Clamp clamp : {Clamp::none(), Clamp::relu()}) {
-    std::vector<float> ref(out_size);
-    conv2d_ref(g, in.data(), w.data(), out_channels, bias.data(), clamp, ref.data());
-    for (int threads : {1, 2}) {
-      ThreadPool pool(threads);
-      std::vector<float> fast(out_size, NAN);
-      conv2d(g, in.data(), packed, bias.data(), clamp, fast.data(), &pool);
-      const auto d = normalised_diff(fast, ref, magnitude);
-      INFO("threads " << threads << ", clamp lo " << clamp.lo << ": worst normalised difference "
-                      << d.worst << " at " << d.index << " (fast " << d.fast << ", ref " << d.ref << ")");
-      CHECK(d.worst <= tolerance(g));
+  for (std::size_t i = 0; i < out_size; ++i) magnitude[i] += std::abs(residual[i]);
+  for (const float* res : {static_cast<const float*>(nullptr), residual.data()})
+    for (Clamp clamp : {Clamp::none(), Clamp::relu()}) {
+      const std::vector<float> ref =
+          test::conv2d_residual_ref(g, in.data(), w.data(), out_channels, bias.data(), clamp, res);
+      for (int threads : {1, 2}) {
+        ThreadPool pool(threads);
+        std::vector<float> fast(out_size, NAN);
+        conv2d(g, in.data(), packed, bias.data(), clamp, fast.data(), &pool, res);
+        const auto d = normalised_diff(fast, ref, magnitude);
+        INFO("threads " << threads << ", clamp lo " << clamp.lo << (res ? ", residual" : "")
+                        << ": worst normalised difference " << d.worst << " at " << d.index
+                        << " (fast " << d.fast << ", ref " << d.ref << ")");
+        CHECK(d.worst <= tolerance(g));
+      }
     }
-  }
 }
 
 void check_input_grad(const ConvGeometry& g, int out_channels, std::uint32_t seed) {

@@ -6,6 +6,7 @@
 // operation applied to |inputs| and |weights|. Both sides are within K·u of the exact value times
 // that sum (u = FLT_EPSILON / 2, K terms), so they may differ by K·FLT_EPSILON; an indexing or
 // padding bug is off by at least one whole term.
+#include <algorithm>
 #include <cfloat>
 #include <cmath>
 #include <cstddef>
@@ -14,6 +15,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "kernels/reference.hpp"
 #include "vitscope/kernels/conv.hpp"
 
 namespace vitscope::kernels::test {
@@ -40,6 +42,11 @@ inline std::vector<float> absolute(std::vector<float> v) {
   for (float& x : v) x = std::abs(x);
   return v;
 }
+
+// conv2d_ref followed by a residual added before the clamp (residual null: conv2d_ref alone).
+inline std::vector<float> conv2d_residual_ref(const ConvGeometry& g, const float* in, const float* weight,
+                                              int out_channels, const float* bias, Clamp clamp,
+                                              const float* residual);
 
 inline std::string describe(const ConvGeometry& g) {
   return "batch " + std::to_string(g.batch) + ", input " + std::to_string(g.height) + "x" +
@@ -73,6 +80,16 @@ inline std::vector<ConvGeometry> geometries(int kernel, const std::vector<int>& 
             continue;
           out.push_back(g);
         }
+  return out;
+}
+
+inline std::vector<float> conv2d_residual_ref(const ConvGeometry& g, const float* in, const float* weight,
+                                              int out_channels, const float* bias, Clamp clamp,
+                                              const float* residual) {
+  std::vector<float> out(g.out_pixels() * out_channels);
+  conv2d_ref(g, in, weight, out_channels, bias, residual ? Clamp::none() : clamp, out.data());
+  if (residual)
+    for (std::size_t i = 0; i < out.size(); ++i) out[i] = std::min(std::max(out[i] + residual[i], clamp.lo), clamp.hi);
   return out;
 }
 

@@ -67,11 +67,13 @@ void im2col(const ConvGeometry& g, const float* in, std::int64_t row_begin, std:
 void col2im_add(const ConvGeometry& g, const float* cols, std::int64_t row_begin,
                 std::int64_t row_end, float* grad_in);
 
-// out[B,OH,OW,N] = clamp(bias[N] + conv(in[B,H,W,C], w[N, k, k, C])), the weight packed as
-// [N, k·k·C]. A 1×1 stride-1 unpadded convolution is a single linear() over the pixels; other
-// shapes go through im2col in chunks of output rows (thread-local scratch, grown once).
+// out[B,OH,OW,N] = clamp(bias[N] + conv(in[B,H,W,C], w[N, k, k, C]) + residual[B,OH,OW,N]), the
+// weight packed as [N, k·k·C], residual null for none (a residual connection and its ReLU fused
+// into the convolution that ends the block). A 1×1 stride-1 unpadded convolution is a single
+// linear() over the pixels; other shapes go through im2col in chunks of output rows
+// (thread-local scratch, grown once). out must not overlap in.
 void conv2d(const ConvGeometry& g, const float* in, const PackedMatrix& weight, const float* bias,
-            Clamp clamp, float* out, ThreadPool* pool);
+            Clamp clamp, float* out, ThreadPool* pool, const float* residual = nullptr);
 
 // grad_in[B,H,W,C] += convᵀ(grad_out[B,OH,OW,N]) with w[N, k·k·C] row-major (not packed):
 // patches = grad_out · w, then col2im.

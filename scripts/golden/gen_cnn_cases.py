@@ -201,10 +201,14 @@ def main():
         ("resnet18", BasicBlock, [2, 2, 2, 2], 4, 18,
          [("resnet18", (2, 3, 48, 48), ["layer2.0", "maxpool", "layer1.0.conv1", "layer4.1"],
            ("layer3.1.conv2", 3)),
-          ("resnet18_odd", (1, 3, 45, 37), ["layer3.0"], ("layer2.1", 2))]),
+          ("resnet18_odd", (1, 3, 45, 37), ["layer3.0"], ("layer2.1", 2)),
+          # Large enough that layer1's 3x3 convolutions run as Winograd (28x28: 49 tiles of 4x4).
+          ("resnet18_winograd", (1, 3, 112, 112), ["layer1.1"], ("layer1.0.conv2", 1))]),
         ("resnet_bottleneck", Bottleneck, [1, 2, 1, 1], 4, 50,
          [("resnet_bottleneck", (2, 3, 48, 48), ["layer2.1", "layer1.0.conv3", "layer4.0"],
-           ("layer3.0.conv2", 5))]),
+           ("layer3.0.conv2", 5)),
+          # layer1 at 2 x 24x24: 72 Winograd tiles, the block's residual fused into conv3.
+          ("resnet_bottleneck_winograd", (2, 3, 96, 96), ["layer1.0"], ("layer1.0.conv2", 1))]),
     ]:
         model = random_resnet(block, blocks, base, 10, seed)
         state = {k: to_numpy(v) for k, v in model.state_dict().items()}

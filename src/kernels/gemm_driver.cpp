@@ -27,6 +27,26 @@ float* ensure(simd::AlignedVector& v, std::size_t size) {
   return v.data();
 }
 
+using MicroKernel = void (*)(int, const float*, int, const float*, const MicroTileIo&);
+
+// The micro-kernel of a last, packed panel of rows < kMR rows (1 to kMR − 1): as many rows as it
+// has, not kMR.
+template <int NV>
+MicroKernel packed_rows_kernel_of(int rows) {
+  static_assert(kMR == 6, "one kernel per row count below kMR");
+  switch (rows) {
+    case 1: return micro_kernel<NV, false, 1>;
+    case 2: return micro_kernel<NV, false, 2>;
+    case 3: return micro_kernel<NV, false, 3>;
+    case 4: return micro_kernel<NV, false, 4>;
+    default: return micro_kernel<NV, false, 5>;
+  }
+}
+
+MicroKernel packed_rows_kernel(int rows, bool narrow) {
+  return narrow ? packed_rows_kernel_of<1>(rows) : packed_rows_kernel_of<kNV>(rows);
+}
+
 // A single K block whose B panels take at most this many bytes goes A-panel-outer (see run_tile).
 constexpr std::size_t kRowsOuterBytes = 256 * 1024;
 
@@ -96,6 +116,8 @@ void run_tile(const GemmProblem& g, int i0, int mc, int j0, int nc, Scratch& scr
           micro_kernel<1, true>(kc, ap, g.lda, bp, io);
         else
           micro_kernel<kNV, true>(kc, ap, g.lda, bp, io);
+      } else if (io.rows < kMR) {
+        packed_rows_kernel(io.rows, narrow)(kc, ap, 0, bp, io);
       } else {
         if (narrow)
           micro_kernel<1>(kc, ap, 0, bp, io);

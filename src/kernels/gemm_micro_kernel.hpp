@@ -43,12 +43,16 @@ inline void finish_tile(Accumulators<NV>& acc, const MicroTileIo& io) {
 // A is a packed panel ap[kc][kMR] (kDirectA false), or kMR rows of A read in place,
 // ap[r·lda + p] (kDirectA true; see gemm_layout.hpp). NV = kNV covers a whole panel; NV < kNV covers only its first NV·kLanes columns, for a
 // last panel that is mostly padding (attention's 197 keys leave 5 columns of the last 32-wide one).
-template <int NV = kNV, bool kDirectA = false>
+// ROWS < kMR computes only the first ROWS rows of a packed panel: the last panel of an M that kMR
+// does not divide (ResNet's 7×7 = 49 pixels: 8 full panels and 1 row, which the full kernel would
+// compute as 6).
+template <int NV = kNV, bool kDirectA = false, int ROWS = kMR>
 inline void micro_kernel(int kc, const float* ap, int lda, const float* bp, const MicroTileIo& io) {
   static_assert(NV >= 1 && NV <= kNV, "a micro-tile is at most one panel wide");
+  static_assert(ROWS >= 1 && ROWS <= kMR, "a micro-tile is at most kMR rows tall");
   Accumulators<NV> acc;
 #pragma GCC unroll 16
-  for (int r = 0; r < kMR; ++r) {
+  for (int r = 0; r < ROWS; ++r) {
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) {
       acc[r][v] =
@@ -61,7 +65,7 @@ inline void micro_kernel(int kc, const float* ap, int lda, const float* bp, cons
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) b[v] = xsimd::load_unaligned(bp + v * kLanes);
 #pragma GCC unroll 16
-    for (int r = 0; r < kMR; ++r) {
+    for (int r = 0; r < ROWS; ++r) {
       const Batch a(kDirectA ? ap[r * lda] : ap[r]);
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[r][v] = xsimd::fma(a, b[v], acc[r][v]);
@@ -72,13 +76,13 @@ inline void micro_kernel(int kc, const float* ap, int lda, const float* bp, cons
 
   if (io.partial_out) {
 #pragma GCC unroll 16
-    for (int r = 0; r < kMR; ++r) {
+    for (int r = 0; r < ROWS; ++r) {
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[r][v].store_aligned(io.partial_out + r * kNR + v * kLanes);
     }
     return;
   }
-  finish_tile<NV>(acc, io);
+  finish_tile<NV>(acc, io);  // io.rows <= ROWS
 }
 
 }  // namespace vitscope::kernels::gemm_detail

@@ -135,7 +135,7 @@ void CnnModel::run_layers(const xt::xtensor<float, 4>& batch, Workspace& ws, Thr
           clamp = activation_clamp(a.activation);
           y = ws.output(add);
         }
-        if (w.winograd && kernels::winograd_pays_off(g, l.channels)) {
+        if (w.winograd && kernels::winograd_pays_off(g, *w.winograd)) {
           kernels::conv2d_winograd(g, x, *w.winograd, w.bias.data(), clamp, y, pool, shortcut);
         } else {
           kernels::conv2d(g, x, w.packed, w.bias.data(), clamp, y, pool, shortcut);

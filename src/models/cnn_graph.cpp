@@ -122,7 +122,8 @@ int CnnGraphBuilder::conv(const std::string& name, int input, int kernel, int st
   shape.kernel = kernel;
   shape.stride = stride;
   if (kernels::winograd_applies(shape))
-    w.winograd = kernels::WinogradWeights::pack(weight.data(), n, channels(input));
+    w.winograd = kernels::WinogradWeights::pack(weight.data(), n, channels(input),
+                                                kernels::winograd_tile_for(channels(input), n));
   w.weight = std::move(weight);
   w.bias = std::move(bias);
   return add(std::move(layer), std::move(w));

@@ -35,7 +35,8 @@ double feature_difference(const xt::xtensor<float, 4>& ours, const xt::xtensor<f
 
 TEST_CASE("CNN logits and features match PyTorch on every golden case", "[models][cnn]") {
   const std::string name = GENERATE(as<std::string>{}, "mobilenet_v1", "mobilenet_v1_odd", "resnet18",
-                                    "resnet18_odd", "resnet_bottleneck");
+                                    "resnet18_odd", "resnet_bottleneck", "resnet18_winograd",
+                                    "resnet_bottleneck_winograd");  // *_winograd: layer1 runs as Winograd
   const int threads = GENERATE(1, 2);
   CAPTURE(name, threads);
   const CnnCase c = open_cnn_case(name);

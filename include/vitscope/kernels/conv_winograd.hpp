@@ -1,17 +1,17 @@
 #pragma once
-// 3×3 stride-1 convolutions by Winograd's minimal filtering F(2×2, 3×3) (Lavin & Gray, 2016), on
-// NHWC activations.
+// 3×3 stride-1 convolutions by Winograd's minimal filtering F(m×m, 3×3) (Lavin & Gray, 2016), on
+// NHWC activations, with output tiles of m = 2 or m = 4 pixels a side.
 //
-// The output is cut into 2×2 tiles; each reads a 4×4 patch of the input. With the fixed matrices
-//   Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1],  G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1],
-//   Aᵀ = [1 1 1 0; 0 1 −1 −1],
-// a tile of one output channel is Aᵀ [Σ_c (G g_c Gᵀ) ⊙ (Bᵀ d_c B)] A. The channel sum of each of
-// the 16 positions ξ of the 4×4 transformed tile is a GEMM over the tiles:
+// The output is cut into m×m tiles; each reads an α×α patch of the input, α = m + 2. With the
+// fixed matrices Bᵀ [α×α], G [α×3] and Aᵀ [m×α] of the variant (conv_winograd.cpp), a tile of one
+// output channel is Aᵀ [Σ_c (G g_c Gᵀ) ⊙ (Bᵀ d_c B)] A. The channel sum of each of the α²
+// positions ξ of the transformed tile is a GEMM over the tiles:
 //   M_ξ[tiles, N] = V_ξ[tiles, C] · U_ξ[N, C]ᵀ,
-// 16 products of C·N multiply-adds per tile where the direct convolution does 36 (2.25× fewer).
-// The transforms add and subtract only (the ½ of G is applied once, to the weights, at load), so
-// the result differs from the direct sum by rounding alone.
-#include <array>
+// α² products of C·N multiply-adds per tile where the direct convolution does 9·m²: 2.25× fewer
+// for F(2×2, 3×3), 4× for F(4×4, 3×3). F(2×2) transforms add and subtract only (its ½ goes into
+// the weights at load); F(4×4)'s multiply by up to 8, and its results differ from the direct sum
+// by a few times more rounding (measured in tests/kernels/test_conv_winograd.cpp).
+#include <vector>
 
 #include "vitscope/core/thread_pool.hpp"
 #include "vitscope/kernels/conv.hpp"
@@ -19,23 +19,30 @@
 
 namespace vitscope::kernels {
 
-// U_ξ = (G g Gᵀ)_ξ of every (output, input) channel pair, packed as 16 GEMM operands [N, C].
+// U_ξ = (G g Gᵀ)_ξ of every (output, input) channel pair, packed as α² GEMM operands [N, C].
 struct WinogradWeights {
   int out_channels = 0, in_channels = 0;
-  std::array<PackedMatrix, 16> transformed;
+  int tile = 2;  // m: output pixels per tile side, 2 or 4
+  std::vector<PackedMatrix> transformed;
 
   // weight[N, 3, 3, C] row-major (the layout conv2d's weight is packed from).
-  static WinogradWeights pack(const float* weight, int out_channels, int in_channels,
+  static WinogradWeights pack(const float* weight, int out_channels, int in_channels, int tile,
                               ThreadPool* pool = nullptr);
 };
+
+// The tile size a layer's weights are transformed for, chosen at load: 4 for layers of up to 128
+// channels, 2 above. F(4×4)'s weights take 36/9 = 4× the direct ones' memory (F(2×2)'s 16/9), and
+// every chunk of tiles reads them; in the CNNs the wide layers are those of few pixels (ResNet:
+// 256 and 512 channels at 14×14 and 7×7), where F(4×4)'s 4-pixel tiles would also overhang the edge.
+int winograd_tile_for(int in_channels, int out_channels);
 
 // True for the geometries conv2d_winograd computes: kernel 3, stride 1, any padding up to 2 a side.
 bool winograd_applies(const ConvGeometry& g);
 
-// True where F(2×2, 3×3) is measured faster than im2col + GEMM: enough 2×2 tiles that each of the
-// 16 products has rows to share the weights over (the transformed weights are 16/9 the size of the
-// direct ones, and at a few tiles streaming them costs more than the multiplies saved).
-bool winograd_pays_off(const ConvGeometry& g, int out_channels);
+// True where Winograd is measured faster than im2col + GEMM: at least 24 tiles, so that each of the
+// α² products has rows to share the weights over (at a few tiles streaming the transformed
+// weights, larger than the direct ones, costs more than the multiplies saved).
+bool winograd_pays_off(const ConvGeometry& g, const WinogradWeights& weights);
 
 // out[B,OH,OW,N] = clamp(bias[N] + conv3x3(in[B,H,W,C]) + residual[B,OH,OW,N]), as conv2d with
 // the same weights. bias and residual may be null. Requires winograd_applies(g) and weights made

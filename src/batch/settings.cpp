@@ -26,11 +26,12 @@ std::string preprocess_words(const PreprocessConfig& p) {
   return text;
 }
 
-std::string file_sha256(const std::string& path) {
+// what: "weights", "class names".
+std::string file_sha256(const std::string& path, const std::string& what) {
   try {
     return file_sha256_hex(path);
   } catch (const std::runtime_error& e) {
-    throw ConfigError(std::string(e.what()) + " (the weights' digest goes into the settings file)");
+    throw ConfigError(std::string(e.what()) + " (the " + what + "' digest goes into the settings file)");
   }
 }
 
@@ -38,7 +39,8 @@ std::string file_sha256(const std::string& path) {
 
 nlohmann::json RunSettings::to_json() const {
   return {{"format_version", kFormatVersion}, {"model", model},   {"weights_sha256", weights_sha256},
-          {"precision", precision},          {"topk", topk},     {"preprocess", preprocess}};
+          {"precision", precision},          {"topk", topk},     {"preprocess", preprocess},
+          {"model_options", model_options},  {"class_names", class_names}};
 }
 
 RunSettings RunSettings::from_json(const nlohmann::json& j) {
@@ -51,13 +53,15 @@ RunSettings RunSettings::from_json(const nlohmann::json& j) {
   s.precision = j.at("precision").get<std::string>();
   s.topk = json_int(j.at("topk"), "topk", 1, 1 << 20);
   s.preprocess = j.at("preprocess").get<std::string>();
+  if (j.contains("model_options")) s.model_options = j.at("model_options").get<std::string>();
+  if (j.contains("class_names")) s.class_names = j.at("class_names").get<std::string>();
   return s;
 }
 
 RunSettings settings_of(const ModelSpec& spec, int topk, ExifMode exif, DecodeMode decode) {
   RunSettings s;
   s.model = spec.name;
-  s.weights_sha256 = file_sha256(spec.weights_path);
+  s.weights_sha256 = file_sha256(spec.weights_path, "weights");
   s.precision = precision_name(spec.precision);
   if (spec.precision == Precision::Int8) {  // which layers stay fp32 changes the numbers
     std::string kept;
@@ -68,6 +72,15 @@ RunSettings settings_of(const ModelSpec& spec, int topk, ExifMode exif, DecodeMo
   // "decode draft" only when drafted: files written by exact runs keep the words they always had.
   s.preprocess = std::string("exif ") + exif_mode_name(exif) + ", " +
                  (decode == DecodeMode::Draft ? "decode draft, " : "") + preprocess_words(spec.preprocess);
+  s.model_options = spec.architecture;
+  if (spec.architecture == "vit") {
+    char text[160];
+    std::snprintf(text, sizeof text, ", heads %s, patch %d, layernorm eps %.6g",
+                  spec.heads > 0 ? std::to_string(spec.heads).c_str() : "from the width", spec.patch_size,
+                  static_cast<double>(spec.layernorm_eps));
+    s.model_options += text;
+  }
+  s.class_names = spec.labels_path.empty() ? std::string("none") : file_sha256(spec.labels_path, "class names");
   return s;
 }
 
@@ -83,6 +96,10 @@ std::string settings_difference(const RunSettings& in_file, const RunSettings& r
   if (in_file.precision != run.precision) return differs("precision", in_file.precision, run.precision);
   if (in_file.topk != run.topk) return differs("top-k", std::to_string(in_file.topk), std::to_string(run.topk));
   if (in_file.preprocess != run.preprocess) return differs("preprocessing", in_file.preprocess, run.preprocess);
+  if (!in_file.model_options.empty() && in_file.model_options != run.model_options)
+    return differs("model", in_file.model_options, run.model_options);
+  if (!in_file.class_names.empty() && in_file.class_names != run.class_names)
+    return differs("class names (sha256)", in_file.class_names.substr(0, 16), run.class_names.substr(0, 16));
   return "";
 }
 

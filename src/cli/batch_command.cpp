@@ -98,7 +98,7 @@ int list_inputs(const BatchOptions& options, const ResultExpectations& expect) {
 int run_batch(const BatchOptions& options) {
   if (!options.shard.empty()) parse_shard(options.shard);  // a bad --shard fails before any work
   ResultExpectations expect{RowFormat(result_format_of(options.out), options.topk),
-                            resolve_model(options.model).name, std::nullopt, options.resume};
+                            resolve_model(options.model).name, std::nullopt, options.resume, std::nullopt};
   if (options.list) return list_inputs(options, expect);
 
   LoadedModel loaded = load_model(options.model);

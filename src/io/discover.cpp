@@ -97,10 +97,35 @@ std::vector<std::string> walk(const fs::path& root) {
 
 std::string normal_path(const std::string& path) {
   if (path.empty()) return path;
-  std::string normal = fs::path(path).lexically_normal().string();
+  const fs::path given(path);
+  const fs::path root = given.root_path();  // "/" or ""
+  std::vector<std::string> parts;
+  auto prefix = [&] {
+    fs::path p = root;
+    for (const std::string& part : parts) p /= part;
+    return p;
+  };
+  for (const fs::path& component : given.relative_path()) {
+    const std::string name = component.string();
+    if (name.empty() || name == ".") continue;
+    if (name == "..") {
+      if (parts.empty() && !root.empty()) continue;  // "/.." is "/"
+      // "name/.." is the folder name is in only when name is a real folder: through a symlink
+      // it is the folder the link points into, and if name does not exist the path names nothing.
+      std::error_code error;
+      if (!parts.empty() && parts.back() != ".." &&
+          fs::is_directory(fs::symlink_status(prefix(), error))) {
+        parts.pop_back();
+        continue;
+      }
+    }
+    parts.push_back(name);
+  }
+  std::string normal = prefix().string();
+  if (normal.empty()) return ".";
   // "dir/" stays "dir/" (a trailing separator names the folder itself); "./" becomes ".".
-  if (normal.size() > 1 && normal.back() == '/' && path.back() != '/') normal.pop_back();
-  return normal.empty() ? std::string(".") : normal;
+  if (!parts.empty() && path.back() == '/') normal += '/';
+  return normal;
 }
 
 std::vector<std::string> discover_inputs(const std::vector<std::string>& arguments) {

@@ -106,6 +106,20 @@ TEST_CASE("--resume and merge refuse rows written with other settings", "[cli][r
   CHECK(other.status == 2);
   CHECK_THAT(other.err, Contains("weights (sha256)"));
   CHECK(read_file(out) == before);
+  // The same weights read with another head count, or named by another class-name file.
+  const RunResult heads = run_vitscope(batch_args(tiny_model(), dir / "photos", out, "--resume --heads 1"));
+  CHECK(heads.status == 2);
+  CHECK_THAT(heads.err, Contains("written with other settings (model: vit, heads"));
+  const fs::path names = dir / "names.txt";
+  {
+    std::ofstream list(names);
+    for (int i = 0; i < 16; ++i) list << "name" << i << '\n';  // the test ViT has 16 classes
+  }
+  const RunResult labels = run_vitscope(batch_args(tiny_model(), dir / "photos", out,
+                                                   "--resume --class-names " + quote(names.string())));
+  CHECK(labels.status == 2);
+  CHECK_THAT(labels.err, Contains("class names (sha256)"));
+  CHECK(read_file(out) == before);
   // Without its settings file nothing can be checked: refused too.
   fs::rename(out.string() + ".settings.json", dir / "kept.json");
   const RunResult lost = run_vitscope(batch_args(tiny_model(), dir / "photos", out, "--resume"));
@@ -128,6 +142,28 @@ TEST_CASE("--resume and merge refuse rows written with other settings", "[cli][r
   INFO(merged.err);
   CHECK(merged.status == 0);
   CHECK(read_file(dir / "merged.csv.settings.json") == read_file(out.string() + ".settings.json"));
+}
+
+TEST_CASE("a path through a symlinked folder and .. names the file the system opens", "[cli][results]") {
+  const fs::path dir = fresh_dir("results_symlink_dotdot");
+  const std::vector<fs::path> photos = make_photo_folder(dir / "real", 1, 37);
+  fs::create_directories(dir / "real" / "inner");
+  fs::create_directories(dir / "dir");
+  fs::create_directory_symlink(dir / "real" / "inner", dir / "dir" / "link");
+  const std::string name = photos.front().filename().string();
+  // dir/<name> holds no image: shortening dir/link/../<name> on paper would open it instead.
+  { std::ofstream(dir / "dir" / name) << "not an image"; }
+  const std::string given = "dir/link/../" + name;
+  const RunResult classify = run_shell("cd " + quote(dir.string()) + " && " +
+                                       vitscope_command("classify --model " + quote(tiny_model()) + " " + quote(given)));
+  INFO(classify.out << classify.err);
+  CHECK(classify.status == 0);
+  CHECK(classify.out.rfind(given, 0) == 0);  // the row names the path as given
+  const RunResult listed = run_shell("cd " + quote(dir.string()) + " && " +
+                                     vitscope_command(batch_args(tiny_model(), "dir/link/..", "l.csv", "--list")));
+  INFO(listed.out << listed.err);
+  CHECK_THAT(listed.out, Contains("dir/link/../" + name));
+  CHECK_THAT(listed.out, !Contains("dir/" + name));
 }
 
 TEST_CASE("dir/x and ./dir/x are one input; merge --expect ./dir accepts rows written as dir/...", "[cli][results]") {

@@ -101,9 +101,11 @@ TEST_CASE("an unreadable subfolder is skipped", "[discover]") {
 TEST_CASE("one file named two ways is one input; two names of a file are two", "[discover]") {
   CHECK(normal_path("./dir/x.jpg") == "dir/x.jpg");
   CHECK(normal_path("dir//./x.jpg") == "dir/x.jpg");
-  CHECK(normal_path("dir/sub/../x.jpg") == "dir/x.jpg");
   CHECK(normal_path("./") == ".");
+  CHECK(normal_path("dir/") == "dir/");
   CHECK(normal_path("/abs/./x") == "/abs/x");
+  CHECK(normal_path("/../x") == "/x");
+  CHECK(normal_path("../x") == "../x");
   ScratchDir dir;
   const Bytes jpeg = read_bytes(image_fixture("rgb.jpg"));
   dir.write("photos/a.jpg", jpeg);
@@ -113,4 +115,22 @@ TEST_CASE("one file named two ways is one input; two names of a file are two", "
   const std::vector<std::string> inputs =
       discover_inputs({root + "/./b.jpg", root + "//b.jpg", root, root + "/../photos/a.jpg"});
   CHECK(inputs == std::vector<std::string>{root + "/b.jpg", root + "/a.jpg", root + "/c.jpg"});
+}
+
+TEST_CASE("name/.. is collapsed only where name is a real folder", "[discover]") {
+  ScratchDir dir;
+  const Bytes jpeg = read_bytes(image_fixture("rgb.jpg"));
+  dir.write("dir/sub/keep.jpg", jpeg);
+  dir.write("dir/x.jpg", jpeg);
+  dir.write("real/inner/keep.jpg", jpeg);
+  dir.write("real/x.jpg", jpeg);
+  std::filesystem::create_directory_symlink(dir.file("real/inner"), dir.file("dir/link"));
+  CHECK(normal_path(dir.file("dir/sub/../x.jpg")) == dir.file("dir/x.jpg"));
+  // dir/link/.. is real/, not dir/: the path keeps its "..", and names real/x.jpg as the system does.
+  const std::string through_link = dir.file("dir/link/../x.jpg");
+  CHECK(normal_path(through_link) == through_link);
+  CHECK(std::filesystem::equivalent(normal_path(through_link), dir.file("real/x.jpg")));
+  // A missing folder: "missing/../x.jpg" names nothing, so it is not shortened to an existing x.jpg.
+  const std::string missing = dir.file("dir/missing/../x.jpg");
+  CHECK(normal_path(missing) == missing);
 }

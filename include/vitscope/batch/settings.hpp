@@ -1,6 +1,7 @@
 #pragma once
 // The settings that decide a result file's numbers, kept beside it in <results>.settings.json: the
-// model and the digest of its weights file, the precision, top-k and preprocessing. A run that
+// model, the digest of its weights file, how the model is built from them (architecture, heads),
+// the class names, the precision, top-k and preprocessing. A run that
 // completes (--resume) or merges result files refuses files whose settings differ from its own, so
 // one file never mixes rows computed two ways.
 #include <optional>
@@ -19,6 +20,9 @@ struct RunSettings {
   std::string precision;       // "fp32" | "bf16" | "int8"
   int topk = 0;                // classes per row
   std::string preprocess;      // the preprocessing, in words (EXIF, resize, crop, interpolation, mean, std)
+  // The next two are empty in files written before they were recorded, and then not compared.
+  std::string model_options;   // architecture and what the weights do not fix (heads, patch, eps)
+  std::string class_names;     // sha256 of the class-name file, or "none"
 
   nlohmann::json to_json() const;
   static RunSettings from_json(const nlohmann::json& j);  // std::exception on a missing field

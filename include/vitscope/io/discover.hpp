@@ -18,8 +18,9 @@ namespace vitscope {
 // names of one file (a link) stay two inputs.
 std::vector<std::string> discover_inputs(const std::vector<std::string>& paths);
 
-// The path without "." components, repeated separators or "name/.." pairs (lexically: symlinks
-// are not resolved).
+// The path without "." components, repeated separators or "name/.." pairs where name is a real
+// folder (not a symlink, which ".." leaves for the folder the link points into, and not missing:
+// such pairs stay, and the path names what the system makes of it).
 std::string normal_path(const std::string& path);
 
 }  // namespace vitscope

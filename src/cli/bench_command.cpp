@@ -119,13 +119,14 @@ int run_bench(const BenchOptions& options) {
                   "\"fraction_of_peak\":%.4f,\"peak_how\":\"%s\",\"load_ms\":%.2f,"
                   "\"peak_rss_mb\":%.1f,\"rss_before_load_mb\":%.1f,\"weights_mb\":%.1f,"
                   "\"preprocess_ms_per_image\":%.3f,\"precision\":\"%s\",\"window\":%d,"
-                  "\"window_blocks\":%d}\n",
+                  "\"window_blocks\":%d,\"int8_peak_gops\":%.2f,\"fraction_of_int8_peak\":%.4f}\n",
                   model.spec().name.c_str(), options.batch, loaded.pool->size(), options.iterations,
                   1e3 * median, per_image_ms, 1e3 * seconds.front(), 1e3 / images_per_second,
                   images_per_second, gflops, peak.theoretical_gflops,
                   peak.measured_gflops, gflops / peak.theoretical_gflops, peak.how.c_str(), load_ms,
                   rss_mb, rss_before, weights_mb, prep_ms, options.model.precision.c_str(),
-                  options.window, options.window_blocks);
+                  options.window, options.window_blocks, peak.int8_theoretical_gops,
+                  peak.int8_theoretical_gops > 0 ? gflops / peak.int8_theoretical_gops : 0.0);
   } else {
     std::snprintf(line, sizeof line,
                   "%s  batch %d  threads %d  median %.3f ms/batch  %.3f ms/image  (min %.3f ms/batch, "
@@ -139,6 +140,13 @@ int run_bench(const BenchOptions& options) {
                   peak.measured_gflops);
   }
   std::cout << line;
+  if (options.format != "json" && options.model.precision == "int8" && peak.int8_theoretical_gops > 0) {
+    // The same operations counted against the int8 peak: what the model would reach if every
+    // product ran in int8 at full speed.
+    std::snprintf(line, sizeof line, "int8 peak: %.0f GOP/s (%s); the forward pass reaches %.0f%% of it\n",
+                  peak.int8_theoretical_gops, peak.int8_how.c_str(), 100 * gflops / peak.int8_theoretical_gops);
+    std::cout << line;
+  }
   if (options.format != "json") {
     std::snprintf(line, sizeof line,
                   "load %.1f ms; peak memory %.1f MB (%.1f MB before loading, weights %.1f MB as %s)\n",

@@ -13,9 +13,13 @@
 #include <vector>
 
 #include "kernels/simd.hpp"
+#include "vitscope/kernels/cpu_features.hpp"
 #include "vitscope/kernels/peak_flops.hpp"
 
 namespace vitscope::kernels {
+namespace avx512vnni {
+double vnni_loop_gops();  // peak_int8_avx512vnni.cpp; only where supports_avx512_vnni_kernels
+}  // namespace avx512vnni
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -95,6 +99,18 @@ PeakEstimate estimate_peak(ThreadPool* pool) {
           std::to_string(p.simd_lanes) + " fp32 lanes (" + p.isa + ") x 2 flops/FMA x " +
           std::to_string(p.fma_per_cycle) + " FMA/cycle (an FMA loop retires " + fma_rate +
           " per cycle) x " + std::to_string(p.threads) + " threads";
+  if (supports_avx512_vnni_kernels(cpu_features()) && p.clock_ghz > 0) {
+    // One thread is enough to count the pipes: the fp32 loop above showed the cores alike.
+    constexpr double kOpsPerInstruction = 2.0 * 64;
+    p.measured_vnni_per_cycle = avx512vnni::vnni_loop_gops() / (p.clock_ghz * kOpsPerInstruction);
+    p.vnni_per_cycle = std::max(1, static_cast<int>(std::lround(p.measured_vnni_per_cycle)));
+    p.int8_theoretical_gops = p.threads * p.clock_ghz * kOpsPerInstruction * p.vnni_per_cycle;
+    char vnni_rate[32];
+    std::snprintf(vnni_rate, sizeof vnni_rate, "%.2f", p.measured_vnni_per_cycle);
+    p.int8_how = "clock x 64 multiply-adds per 512-bit vpdpbusd x 2 ops x " + std::to_string(p.vnni_per_cycle) +
+                 " vpdpbusd/cycle (a vpdpbusd loop retires " + vnni_rate + " per cycle) x " +
+                 std::to_string(p.threads) + " threads";
+  }
   return p;
 }
 

@@ -12,6 +12,8 @@
 #include "kernels/kernel_test_util.hpp"
 #include "vitscope/kernels/gemm.hpp"
 #include "vitscope/kernels/gemm_bf16.hpp"
+#include "vitscope/kernels/gemm_int8.hpp"
+#include "vitscope/kernels/peak_flops.hpp"
 #include "kernels/reference.hpp"
 
 namespace vitscope::kernels {
@@ -168,6 +170,41 @@ TEST_CASE("linear GFLOP/s with a model's weights cold (DeiT-Small's 48 linear la
     }
     std::printf("threads %d: hot %.1f GFLOP/s (best), cold %.1f GFLOP/s (best) %.1f (mean of %d passes)\n",
                 threads, flops / hot * 1e-9, flops / cold_best * 1e-9, flops * passes / cold_total * 1e-9, passes);
+  }
+}
+
+TEST_CASE("linear_int8 GOP/s on ViT shapes, and its fraction of the int8 peak", "[.perf]") {
+  // The int8 product alone (quantising A included), weights in cache, against the peak that bench
+  // reports: clock × 64 multiply-adds per vpdpbusd × 2 × vpdpbusd retired per cycle.
+  struct Shape {
+    int m, n, k;
+    const char* what;
+  };
+  const Shape shapes[] = {
+      {197, 576, 192, "DeiT-Ti qkv"},    {197, 768, 192, "DeiT-Ti fc1"},  {197, 192, 768, "DeiT-Ti fc2"},
+      {197, 1152, 384, "DeiT-S qkv"},    {197, 1536, 384, "DeiT-S fc1"},  {197, 384, 1536, "DeiT-S fc2"},
+      {197, 2304, 768, "ViT-B qkv"},     {197, 3072, 768, "ViT-B fc1"},   {197, 768, 3072, "ViT-B fc2"},
+      {1576, 768, 3072, "ViT-B fc2 b8"},
+  };
+  for (int threads : {1, 2}) {
+    ThreadPool pool(threads);
+    const PeakEstimate peak = estimate_peak(&pool);
+    if (peak.int8_theoretical_gops <= 0) {
+      std::printf("no AVX512-VNNI: no int8 peak\n");
+      return;
+    }
+    std::printf("threads %d, int8 peak %.0f GOP/s (%s)\n", threads, peak.int8_theoretical_gops,
+                peak.int8_how.c_str());
+    for (const Shape& s : shapes) {
+      const std::vector<float> a = test::random_vector(std::size_t(s.m) * s.k, 1);
+      const std::vector<float> b = test::random_vector(std::size_t(s.n) * s.k, 2);
+      std::vector<float> out(std::size_t(s.m) * s.n);
+      const PackedMatrixInt8 packed = PackedMatrixInt8::pack(b.data(), s.n, s.k, s.k, Int8Backend::automatic);
+      const double seconds = best_seconds([&] { linear_int8(a.data(), s.k, s.m, packed, out.data(), s.n, {}, &pool); });
+      const double gops = 2.0 * s.m * s.n * s.k / seconds * 1e-9;
+      std::printf("  %-14s %5d %5d %5d  %7.1f GOP/s = %3.0f%% of the int8 peak\n", s.what, s.m, s.n, s.k, gops,
+                  100 * gops / peak.int8_theoretical_gops);
+    }
   }
 }
 

@@ -1,19 +1,26 @@
 """Checks, before any timing, that vitscope, ONNX Runtime and PyTorch compute the same function.
 
-    check_engines.py --weights FILE.safetensors --heads N --onnx FILE.onnx --vitscope BIN
-                     --ort-dir DIR --photo IMAGE --workdir DIR --out RESULT.json [--threads T]
+    check_engines.py --weights FILE.safetensors [--arch vit|resnet18|resnet50|mobilenet_v1] [--heads N]
+                     --onnx FILE.onnx --vitscope BIN --ort-dir DIR --photo IMAGE --workdir DIR
+                     --out RESULT.json [--threads T]
 
+--arch (default vit; --heads N with it): the model, as in export_onnx.py and run_torch.py.
 1. ONNX Runtime against PyTorch: the logits of three images (two standard-normal, fixed seed, and the
-   photo after timm's eval preprocessing), each produced by the very scripts that are timed
+   photo after the model's eval preprocessing), each produced by the very scripts that are timed
    (run_ort.mjs and run_torch.py with --check-input): max |difference| <= 1e-3.
 2. vitscope against PyTorch: `vitscope classify --format json --topk 5` on the photo against the
-   softmax of PyTorch's logits for the PIL-preprocessed photo (Resize(256, bicubic), CenterCrop(224),
-   ToTensor, Normalize): the same five classes in the same order, probabilities within 1e-3.
+   softmax of PyTorch's logits for the PIL-preprocessed photo (torch_models.eval_tensor: Resize(256),
+   CenterCrop(224), ToTensor, Normalize, bicubic with ImageNet's mean and std, MobileNet bilinear with
+   0.5 and 0.5, as vitscope preprocesses these files): the same five classes in the same order,
+   probabilities within 1e-3. Before it, the transform is checked to be vitscope's: the "preprocess"
+   line of `vitscope info FILE` (interpolation, crop_pct, mean, std) must be torch_models.PREPROCESS's
+   for --arch (vitscope takes it from weights/models.json by file name, else from the architecture).
 Writes the agreement numbers to --out, prints a one-line summary, and exits 1 when a check fails.
 """
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -37,6 +44,21 @@ def run_json(command):
         raise SystemExit(f"check_engines: {command[0]}: output is not JSON ({error}): {completed.stdout[:200]!r}")
 
 
+def vitscope_preprocess(vitscope, weights, heads_args):
+    """(interpolation, crop_pct, mean, std) of vitscope's preprocessing of the file: the line
+    'preprocess  resize bicubic, crop_pct 0.875, mean (a, b, c), std (d, e, f)' of `vitscope info`."""
+    completed = subprocess.run([vitscope, "info", weights] + heads_args, stdout=subprocess.PIPE, text=True)
+    match = re.search(r"^preprocess\s+resize (\w+), crop_pct ([0-9.]+), mean \(([^)]*)\), std \(([^)]*)\)",
+                      completed.stdout, re.MULTILINE)
+    if completed.returncode != 0 or not match:
+        raise SystemExit(f"check_engines: no 'preprocess' line in `{vitscope} info {weights}` "
+                         f"(status {completed.returncode})")
+    def triple(text):
+        return tuple(float(v) for v in text.split(","))
+
+    return match[1], float(match[2]), triple(match[3]), triple(match[4])
+
+
 def softmax(logits):
     shifted = np.exp(logits - logits.max())
     return shifted / shifted.sum()
@@ -45,7 +67,8 @@ def softmax(logits):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", required=True)
-    parser.add_argument("--heads", type=int, required=True)
+    parser.add_argument("--arch", default="vit")
+    parser.add_argument("--heads", type=int, help="attention heads (--arch vit)")
     parser.add_argument("--onnx", required=True)
     parser.add_argument("--vitscope", required=True)
     parser.add_argument("--ort-dir", required=True)
@@ -56,10 +79,23 @@ def main():
     args = parser.parse_args()
 
     sys.path.insert(0, HERE)
-    from torch_vit import timm_eval_tensor
+    from torch_models import ARCHS, PREPROCESS, eval_tensor
+    if args.arch not in ARCHS or (args.arch == "vit") != bool(args.heads):
+        parser.error(f"--arch: one of {', '.join(ARCHS)}; --heads N with vit and only with vit")
+    heads_args = ["--heads", str(args.heads)] if args.heads else []  # vitscope knows a CNN by its tensors
+    model_args = ["--arch", args.arch] + heads_args
+
+    ours = PREPROCESS[args.arch]
+    theirs = vitscope_preprocess(args.vitscope, args.weights, heads_args)
+    if (theirs[0] != ours.interpolation or abs(theirs[1] - ours.crop_pct) > 1e-6
+            or not np.allclose(theirs[2], ours.mean, rtol=0, atol=1e-6)
+            or not np.allclose(theirs[3], ours.std, rtol=0, atol=1e-6)):
+        raise SystemExit(f"check_engines: vitscope preprocesses {os.path.basename(args.weights)} as {theirs}, "
+                         f"the check's PyTorch side as {(ours.interpolation, ours.crop_pct, ours.mean, ours.std)} "
+                         "(scripts/bench/torch_models.py PREPROCESS)")
 
     os.makedirs(args.workdir, exist_ok=True)
-    photo = timm_eval_tensor(args.photo).numpy()
+    photo = eval_tensor(args.photo, args.arch).numpy()
     noise = np.random.default_rng(CHECK_SEED).standard_normal((2,) + photo.shape[1:], dtype=np.float32)
     images = np.concatenate([noise, photo]).astype("<f4")
     stem = os.path.splitext(os.path.basename(args.weights))[0]
@@ -69,8 +105,8 @@ def main():
     # 1. ONNX Runtime versus PyTorch on the same three images.
     common = ["--batch", "1", "--threads", str(args.threads), "--warmup", "0", "--iterations", "0",
               "--check-input", check_input]
-    torch_run = run_json([sys.executable, os.path.join(HERE, "run_torch.py"), "--weights", args.weights,
-                          "--heads", str(args.heads)] + common)
+    torch_run = run_json([sys.executable, os.path.join(HERE, "run_torch.py"), "--weights", args.weights]
+                         + model_args + common)
     ort_run = run_json(["node", os.path.join(HERE, "run_ort.mjs"), "--onnx", args.onnx,
                         "--ort-dir", args.ort_dir] + common)
     torch_logits = np.asarray(torch_run["check_logits"], dtype=np.float64)
@@ -82,7 +118,7 @@ def main():
 
     # 2. vitscope versus PyTorch on the photo (PyTorch's logits of the photo are the third row).
     vitscope_run = run_json([args.vitscope, "classify", "--format", "json", "--topk", str(TOP_K),
-                             "--model", args.weights, "--heads", str(args.heads),
+                             "--model", args.weights] + heads_args + [
                              "--threads", str(args.threads), args.photo])
     (row,) = vitscope_run["results"]
     if row.get("status") != "ok":
@@ -103,6 +139,8 @@ def main():
     result = {
         "weights": os.path.basename(args.weights),
         "photo": os.path.basename(args.photo),
+        "arch": args.arch,
+        "preprocess": dict(PREPROCESS[args.arch]._asdict()),
         "ort_vs_torch": {
             "images": int(images.shape[0]),
             "max_abs_logit_diff": ort_diff,

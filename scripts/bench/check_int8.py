@@ -78,7 +78,7 @@ def main():
     args = parser.parse_args()
 
     sys.path.insert(0, HERE)
-    from torch_vit import timm_eval_tensor
+    from torch_models import eval_tensor
 
     os.makedirs(args.workdir, exist_ok=True)
     stem = os.path.splitext(os.path.basename(args.onnx))[0]
@@ -87,13 +87,13 @@ def main():
         photos = photo_list(args.images)
         if not photos:
             raise SystemExit(f"check_int8: {args.images}: no photos")
-        images = np.concatenate([timm_eval_tensor(path).numpy() for path, _ in photos])
+        images = np.concatenate([eval_tensor(path).numpy() for path, _ in photos])
         names = [os.path.basename(path) for path, _ in photos]
         if all(label is not None for _, label in photos):
             labels = np.array([label for _, label in photos])
         check_input = os.path.join(args.workdir, f"{stem}.int8_photos.f32")
     else:
-        photo = timm_eval_tensor(args.photo).numpy()
+        photo = eval_tensor(args.photo).numpy()
         noise = np.random.default_rng(CHECK_SEED).standard_normal((2,) + photo.shape[1:], dtype=np.float32)
         images = np.concatenate([noise, photo])
         names = ["noise 1", "noise 2", os.path.basename(args.photo)]

@@ -39,6 +39,16 @@ def read_metadata(path):
         return json.loads(f.read(length)).get("__metadata__", {})
 
 
+def up_to_date(path, metadata):
+    """True when path is a safetensors file written with exactly this metadata."""
+    if not os.path.exists(path):
+        return False
+    try:
+        return read_metadata(path) == metadata
+    except (OSError, ValueError, struct.error):
+        return False
+
+
 def random_state(width, depth, mlp, rng):
     """timm VisionTransformer (class token, no distillation token) state dict of numpy F32 arrays."""
 
@@ -87,14 +97,9 @@ def main():
         "seed": str(args.seed),
         "generator": f"scripts/bench/make_random_vit.py v{GENERATOR_VERSION}",
     }
-    if os.path.exists(args.out):
-        try:
-            existing = read_metadata(args.out)
-        except (OSError, ValueError, struct.error):
-            existing = None
-        if existing == metadata:
-            print(f"make_random_vit: {args.out} is up to date")
-            return
+    if up_to_date(args.out, metadata):
+        print(f"make_random_vit: {args.out} is up to date")
+        return
     rng = np.random.default_rng(args.seed)
     state = random_state(width, depth, mlp, rng)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)

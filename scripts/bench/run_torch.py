@@ -1,8 +1,12 @@
-"""Times PyTorch's forward pass of a timm-layout ViT (plain-torch reference, eager, CPU) and prints
-one JSON line; the PyTorch column of scripts/bench_peers.sh.
+"""Times PyTorch's forward pass of a model of the peer benchmark (eager, CPU) and prints one JSON line;
+the PyTorch column of scripts/bench_peers.sh.
 
-    run_torch.py --weights FILE.safetensors --heads N --batch B --threads T
-                 [--warmup W] [--iterations N] [--check-input FILE.f32]
+    run_torch.py --weights FILE.safetensors [--arch vit|resnet18|resnet50|mobilenet_v1] [--heads N]
+                 --batch B --threads T [--warmup W] [--iterations N] [--check-input FILE.f32]
+
+--arch (default vit; --heads N with it) picks the module, as in export_onnx.py: the timm-layout
+reference ViT, torchvision's ResNet-18/50 or the Keras-layout MobileNet v1 reference
+(scripts/bench/torch_models.py).
 
 Timing: warmup + N timed forward passes on the same random batch (standard normal, fixed seed), eval
 mode under torch.inference_mode(), torch.set_num_threads(T), OpenBLAS limited to T threads and idle
@@ -24,7 +28,10 @@ IMAGE_SIZE = 224
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", required=True)
-    parser.add_argument("--heads", type=int, required=True)
+    # The choices are torch_models.ARCHS, which load_model checks: importing it here would load
+    # torch, and with it OpenBLAS, before main() has set OPENBLAS_NUM_THREADS.
+    parser.add_argument("--arch", default="vit", help="vit, resnet18, resnet50 or mobilenet_v1")
+    parser.add_argument("--heads", type=int, help="attention heads (--arch vit)")
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--threads", type=int, required=True)
     parser.add_argument("--warmup", type=int, default=5)
@@ -56,10 +63,10 @@ def main():
     import torch
 
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from torch_vit import LogitsOnly, load_vit
+    from torch_models import load_model
 
     torch.set_num_threads(args.threads)
-    model = LogitsOnly(load_vit(args.weights, args.heads)).eval()
+    model = load_model(args.weights, args.arch, args.heads)
     generator = torch.Generator().manual_seed(args.seed)
     batch = torch.randn(args.batch, 3, IMAGE_SIZE, IMAGE_SIZE, generator=generator)
 
@@ -85,6 +92,7 @@ def main():
         "engine": "pytorch",
         "engine_version": torch.__version__,
         "model": os.path.basename(args.weights),
+        "arch": args.arch,
         "batch": args.batch,
         "threads": torch.get_num_threads(),
         "warmup": args.warmup,

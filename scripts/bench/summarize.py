@@ -1,13 +1,14 @@
 """Turns one run of scripts/bench_peers.sh (a folder of raw JSON results) into a Markdown table.
 
-    summarize.py RESULTS_DIR --models deit_tiny,deit_small,vit_base
+    summarize.py RESULTS_DIR --models deit_tiny,deit_small,vit_base,mobilenet_v1,resnet18,resnet50
 
 Reads RESULTS_DIR/<model>_b<batch>_t<threads>_<engine>[_r<round>].json (engine: vitscope,
 vitscopebf, vitscopeint8, onnxruntime, onnxruntimeint8, pytorch, pytorchdefault, vitscopebase; engines measured
 in several rounds have one file per round), RESULTS_DIR/check_<model>.json,
 RESULTS_DIR/check_int8_<model>.json and RESULTS_DIR/load.tsv; prints the table and writes it
 to RESULTS_DIR/table.md. An engine measured in rounds is reported as the median of its per-round
-medians, and the vitscope/ORT column also gives the range of the per-round ratios. When another
+medians, and the vitscope/ORT column also gives the range of the per-round ratios. An engine that was
+not measured for a row (the CNNs have no bf16 or int8 runs) shows "—", and so do its ratios. When another
 build of vitscope was timed too (vitscopebase: bench_peers.sh --baseline-build), a second table sets
 it against this one, row by row.
 """
@@ -30,7 +31,12 @@ DESCRIPTIONS = {
     "deit_tiny": "DeiT-Tiny/16 (real weights)",
     "deit_small": "DeiT-Small/16 (random weights)",
     "vit_base": "ViT-Base/16 (random weights)",
+    "mobilenet_v1": "MobileNet v1 0.75/224 (real weights)",
+    "resnet18": "ResNet-18 (random weights)",
+    "resnet50": "ResNet-50 (random weights)",
 }
+
+CNNS = ("mobilenet_v1", "resnet18", "resnet50")  # timed in fp32 only
 
 
 def load_results(folder):
@@ -221,14 +227,19 @@ def main():
         "PyTorch " + str(versions.get("pytorch", "?")) + " (eager, OpenBLAS pthreads, "
         "OMP_WAIT_POLICY=" + torch_wait_policy + "); \"PyTorch as installed\": the same without OMP_WAIT_POLICY "
         "(2 threads only; with 1 thread the two are the same).",
-        "int8: vitscope --precision int8 (qkv, proj, fc1, fc2 in int8 with int32 sums: weights per output channel, "
-        "activations per token, symmetric; attention's products in bf16; patch embedding and head fp32). "
-        "ORT int8: ONNX Runtime on the graph scripts/bench/quantize_onnx_dynamic.py writes as quantize_dynamic "
-        "would (the same four layers: weights int8 symmetric " + ort_int8_granularity(args.results, models)
-        + ", activations uint8 per tensor quantized at run time, fused by ONNX Runtime into DynamicQuantizeMatMul; "
-        "attention, patch embedding and head fp32). Ratios int8/ORT: vitscope int8's time over ONNX Runtime's; "
-        "< 1: vitscope is faster.",
     ]
+    if any(INT8_ENGINE in results or ORT_INT8_ENGINE in results for results in table.values()):
+        lines.append(
+            "int8: vitscope --precision int8 (qkv, proj, fc1, fc2 in int8 with int32 sums: weights per output channel, "
+            "activations per token, symmetric; attention's products in bf16; patch embedding and head fp32). "
+            "ORT int8: ONNX Runtime on the graph scripts/bench/quantize_onnx_dynamic.py writes as quantize_dynamic "
+            "would (the same four layers: weights int8 symmetric " + ort_int8_granularity(args.results, models)
+            + ", activations uint8 per tensor quantized at run time, fused by ONNX Runtime into DynamicQuantizeMatMul; "
+            "attention, patch embedding and head fp32). Ratios int8/ORT: vitscope int8's time over ONNX Runtime's; "
+            "< 1: vitscope is faster.")
+    if any(model in CNNS for model, _, _ in keys):
+        lines.append("CNNs (MobileNet v1, ResNets): vitscope computes them in fp32 whatever --precision says, and "
+                     "ONNX Runtime has no int8 graph of them, so their bf16 and int8 columns are \"—\".")
     lines += baseline_lines(table, keys)
     checks = check_lines(args.results, models)
     if checks:

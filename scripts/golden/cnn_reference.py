@@ -48,8 +48,10 @@ class KerasMobileNetV1(nn.Module):
 
     @staticmethod
     def _pad_same(x, kernel, stride):
-        top, bottom = tf_same_padding(x.shape[2], kernel, stride)
-        left, right = tf_same_padding(x.shape[3], kernel, stride)
+        # int(): under torch.jit tracing (ONNX export) the sizes are tensors; as ints the padding is
+        # a constant of the graph instead of a chain of Shape/Gather/Div nodes.
+        top, bottom = tf_same_padding(int(x.shape[2]), kernel, stride)
+        left, right = tf_same_padding(int(x.shape[3]), kernel, stride)
         return F.pad(x, (left, right, top, bottom))
 
     def forward(self, x):

@@ -238,8 +238,9 @@ def main():
             "attention, patch embedding and head fp32). Ratios int8/ORT: vitscope int8's time over ONNX Runtime's; "
             "< 1: vitscope is faster.")
     if any(model in CNNS for model, _, _ in keys):
-        lines.append("CNNs (MobileNet v1, ResNets): vitscope computes them in fp32 whatever --precision says, and "
-                     "ONNX Runtime has no int8 graph of them, so their bf16 and int8 columns are \"—\".")
+        lines.append("CNNs (MobileNet v1, ResNets): vitscope runs them in fp32 only (--precision bf16 or int8 on a "
+                     "CNN is an error), and ONNX Runtime has no int8 graph of them, so their bf16 and int8 columns "
+                     "are \"—\".")
     lines += baseline_lines(table, keys)
     checks = check_lines(args.results, models)
     if checks:

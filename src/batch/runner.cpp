@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "vitscope/core/error.hpp"
+#include "vitscope/models/predictions.hpp"
 #include "vitscope/preprocess/preprocess.hpp"
 
 namespace vitscope::batch {
@@ -19,10 +20,8 @@ struct PreparedInput {
 
 std::string non_finite_logits_error(const float* logits, int n, const std::string& path,
                                     const std::string& model) {
-  for (int i = 0; i < n; ++i)
-    if (!std::isfinite(logits[i]))
-      return path + ": model " + model + " gave a non-finite logit (NaN or infinity)";
-  return "";
+  const std::string problem = non_finite_logits_problem(logits, n, model);
+  return problem.empty() ? "" : path + ": " + problem;
 }
 
 void run_in_batches(const ImageClassifier& model, Session& session,

@@ -186,6 +186,12 @@ void print_summary(const std::string& path, const Comparison& c, const std::stri
   std::cout.flush();
 }
 
+// An input that failed: its error row on stdout, the message naming the file on stderr.
+void report_failure(const std::string& input, const std::string& problem, const std::string& message) {
+  std::cout << input << "\n  error: " << problem << '\n';
+  std::cerr << "vitscope: error: " << message << '\n';
+}
+
 // One output folder per input: the --out folder itself for a single image, else a sub-folder named
 // after the file (made unique when two inputs share a name).
 std::vector<fs::path> output_dirs(const std::vector<std::string>& inputs, const fs::path& out) {
@@ -270,13 +276,14 @@ int run_compare(const CompareCommandOptions& options) {
       out << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
       if (!out) throw ConfigError(report.string() + ": cannot write");
       print_summary(inputs[i], c, vit_name, cnn_name, dirs[i], compare);
-    } catch (const ImageError& e) {
-      std::cout << inputs[i] << "\n  error: " << e.what() << '\n';
-      std::cerr << "vitscope: error: " << e.what() << '\n';
+    } catch (const ImageError& e) {  // its message names the file
+      report_failure(inputs[i], e.what(), e.what());
+      ++failed;
+    } catch (const ModelOutputError& e) {
+      report_failure(inputs[i], e.what(), inputs[i] + ": " + e.what());
       ++failed;
     } catch (const ConfigError& e) {
-      std::cout << inputs[i] << "\n  error: " << e.what() << '\n';
-      std::cerr << "vitscope: error: " << inputs[i] << ": " << e.what() << '\n';
+      report_failure(inputs[i], e.what(), inputs[i] + ": " + e.what());
       ++failed;
     }
   }

@@ -45,6 +45,13 @@ xt::xtensor<float, 3> preprocess(const RgbImage& photo, const ImageClassifier& m
   return normalize_image(resize_and_crop(photo, c), c.mean, c.std);
 }
 
+// An input that failed: the message naming the file on stderr (below the progress line), its error
+// row on stdout.
+void report_failure(const std::string& input, const std::string& problem, const std::string& message) {
+  std::cerr << "\nvitscope: error: " << message << '\n';
+  std::cout << input << "\n  error: " << problem << '\n';
+}
+
 int run_faithfulness(const FaithfulnessOptions& options) {
   const std::vector<ExplanationMethod> methods = parse_explanation_methods(options.methods, "--methods");
   for (const std::string& file : {options.json, options.plot})
@@ -100,13 +107,14 @@ int run_faithfulness(const FaithfulnessOptions& options) {
       for (std::size_t m = 0; m < cnn_curves.size(); ++m) cnn_run.curves[m].push_back(cnn_curves[m]);
       ++done;
       std::cerr << "\rfaithfulness: " << done << "/" << inputs.size() << " images" << std::flush;
-    } catch (const ImageError& e) {
-      std::cerr << "\nvitscope: error: " << e.what() << '\n';
-      std::cout << inputs[i] << "\n  error: " << e.what() << '\n';
+    } catch (const ImageError& e) {  // its message names the file
+      report_failure(inputs[i], e.what(), e.what());
+      ++failed;
+    } catch (const ModelOutputError& e) {
+      report_failure(inputs[i], e.what(), inputs[i] + ": " + e.what());
       ++failed;
     } catch (const ConfigError& e) {
-      std::cerr << "\nvitscope: error: " << inputs[i] << ": " << e.what() << '\n';
-      std::cout << inputs[i] << "\n  error: " << e.what() << '\n';
+      report_failure(inputs[i], e.what(), inputs[i] + ": " + e.what());
       ++failed;
     }
   }

@@ -5,6 +5,7 @@
 
 #include "vitscope/core/error.hpp"
 #include "vitscope/maps/map_overlap.hpp"
+#include "vitscope/models/predictions.hpp"
 #include "vitscope/maps/vit_receptive_fields.hpp"
 #include "vitscope/preprocess/preprocess.hpp"
 
@@ -48,6 +49,7 @@ void compare_vit(const VitModel& vit, const VitBackprop* backprop, Session& sess
     std::copy(batch_logits.begin(), batch_logits.end(), logits.begin());
     attention = session.recording().attention;
   }
+  require_finite_logits(logits.data(), vit.num_classes(), vit.spec().name);  // no maps of a broken model
   c.vit_top = top_k(logits.data(), vit.num_classes(), options.topk, labels);
   c.vit_class = options.explained_class >= 0 ? options.explained_class : c.vit_top.front().class_index;
   c.rollout = attention_rollout(attention, 0, layout, options.rollout);
@@ -116,6 +118,7 @@ Comparison compare_models(const VitModel& vit, const VitBackprop* backprop, cons
   c.cnn_view = resize_and_crop(photo, cnn_config);
   const xt::xtensor<float, 3> cnn_input = normalize_image(c.cnn_view, cnn_config.mean, cnn_config.std);
   const ClassActivation cam = class_activation_map(cnn, session, cnn_input, options.explained_class);
+  require_finite_logits(cam.logits.data(), cnn.num_classes(), cnn.spec().name);
   c.cnn_top = top_k(cam.logits.data(), cnn.num_classes(), options.topk, labels);
   c.cam_class = cam.class_index;
   c.cam_label = c.cam_class < static_cast<int>(labels.size()) ? labels[c.cam_class]

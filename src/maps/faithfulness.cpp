@@ -9,15 +9,18 @@
 #include <random>
 
 #include "vitscope/core/error.hpp"
+#include "vitscope/models/predictions.hpp"
 
 namespace vitscope {
 namespace {
 
-// probabilities[n, classes] of a batch of images, softmax in double.
+// probabilities[n, classes] of a batch of images, softmax in double. A non-finite logit throws
+// ModelOutputError: every score of the image would be NaN.
 xt::xtensor<double, 2> probabilities(const ImageClassifier& model, Session& session, const xt::xtensor<float, 4>& batch) {
   const xt::xtensor<float, 2> logits = model.forward(batch, session);
   xt::xtensor<double, 2> p = xt::xtensor<double, 2>::from_shape(logits.shape());
   for (std::size_t i = 0; i < logits.shape(0); ++i) {
+    require_finite_logits(&logits(i, 0), static_cast<int>(logits.shape(1)), model.spec().name);
     double m = -INFINITY, z = 0;
     for (std::size_t k = 0; k < logits.shape(1); ++k) m = std::max(m, static_cast<double>(logits(i, k)));
     for (std::size_t k = 0; k < logits.shape(1); ++k) z += std::exp(logits(i, k) - m);

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <numeric>
 
+#include "vitscope/core/error.hpp"
+
 namespace vitscope {
 
 std::vector<Prediction> top_k(const float* logits, int n, int k,
@@ -27,6 +29,17 @@ std::vector<Prediction> top_k(const float* logits, int n, int k,
                    prob[c]});
   }
   return out;
+}
+
+std::string non_finite_logits_problem(const float* logits, int n, const std::string& model) {
+  for (int i = 0; i < n; ++i)
+    if (!std::isfinite(logits[i])) return "model " + model + " gave a non-finite logit (NaN or infinity)";
+  return "";
+}
+
+void require_finite_logits(const float* logits, int n, const std::string& model) {
+  const std::string problem = non_finite_logits_problem(logits, n, model);
+  if (!problem.empty()) throw ModelOutputError(problem);
 }
 
 }  // namespace vitscope

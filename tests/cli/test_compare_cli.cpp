@@ -7,6 +7,7 @@
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 
+#include "cli/edited_weights.hpp"
 #include "cli/vit_cnn_args.hpp"
 
 using namespace vitscope::testing;
@@ -191,4 +192,30 @@ TEST_CASE("compare: option errors are exit 2 before any image", "[cli][compare]"
                                             " " + photo);
   CHECK(cnn_as_vit.status == 2);
   CHECK_THAT(cnn_as_vit.err, Contains("not a Vision Transformer"));
+}
+
+TEST_CASE("compare: a model whose output is not finite gives each image an error row naming it", "[cli][compare]") {
+  // Weights that load but give NaN (ViT) or infinite (CNN) logits: no class, no maps, status 1,
+  // and every image still tried.
+  const fs::path dir = fresh_dir("compare_nan");
+  const fs::path broken_vit = dir / "broken_vit.safetensors", broken_cnn = dir / "broken_cnn.safetensors";
+  copy_with_value(data_path("vit/tokens197.safetensors"), "head.bias", NAN, broken_vit);
+  copy_with_value(shared_path("models/mobilenet_v1_0.75_224.safetensors"), "conv_preds/bias", INFINITY, broken_cnn);
+  const std::string photos = quote(kSamples + "/coffee.png") + " " + quote(kSamples + "/chelsea.png");
+  struct Case {
+    std::string models, model_name;
+  };
+  for (const Case& c : {Case{"--vit " + quote(broken_vit.string()) + " --cnn " +
+                                 quote(shared_path("models/mobilenet_v1_0.75_224.safetensors")), "broken_vit"},
+                        Case{"--vit " + quote(data_path("vit/tokens197.safetensors")) + " --cnn " +
+                                 quote(broken_cnn.string()), "broken_cnn"}}) {
+    const RunResult run = run_vitscope("compare " + c.models + " --no-erf --maps rollout,cam --out " +
+                                       quote((dir / "out").string()) + " " + photos);
+    INFO(run.out << run.err);
+    CHECK(run.status == 1);
+    CHECK_THAT(run.out, !Contains("%"));
+    for (const char* photo : {"coffee.png", "chelsea.png"})
+      CHECK_THAT(run.err, Contains(std::string(photo) + ": model " + c.model_name + " gave a non-finite logit"));
+    CHECK(!fs::exists(dir / "out" / "coffee" / "compare.json"));
+  }
 }

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 
+#include "cli/edited_weights.hpp"
 #include "cli/vit_cnn_args.hpp"
 
 using namespace vitscope::testing;
@@ -76,4 +77,21 @@ TEST_CASE("faithfulness: a model without attention as --vit, and unknown methods
   const RunResult unknown = run_vitscope("faithfulness " + model_args() + " --methods rollout,lrp " + photo);
   CHECK(unknown.status == 2);
   CHECK_THAT(unknown.err, Contains("unknown map method 'lrp'"));
+}
+
+TEST_CASE("faithfulness: a model whose output is not finite gives each image an error row naming it",
+          "[cli][faithfulness]") {
+  const fs::path dir = fresh_dir("faithfulness_nan");
+  const fs::path broken_vit = dir / "broken_vit.safetensors";
+  copy_with_value(data_path("vit/tokens197.safetensors"), "head.bias", NAN, broken_vit);
+  const RunResult run = run_vitscope("faithfulness --vit " + quote(broken_vit.string()) + " --cnn " +
+                                     quote(shared_path("models/mobilenet_v1_0.75_224.safetensors")) +
+                                     " --methods rollout,random " + quote(kSamples + "/coffee.png") + " " +
+                                     quote(kSamples + "/chelsea.png"));
+  INFO(run.out << run.err);
+  CHECK(run.status == 1);
+  CHECK_THAT(run.out, !Contains("faithfulness of each map"));  // no scores
+  for (const char* photo : {"coffee.png", "chelsea.png"})
+    CHECK_THAT(run.err, Contains(std::string(photo) + ": model broken_vit gave a non-finite logit"));
+  CHECK_THAT(run.err, Contains("no image could be scored"));
 }

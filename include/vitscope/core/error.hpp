@@ -24,6 +24,13 @@ class ConfigError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A model whose output for one input cannot be used (a non-finite logit: broken weights). The
+// message names the model; the CLI adds the file and reports an error row for that input.
+class ModelOutputError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 // Text from a file, made fit for such a message: control bytes written as \xNN so that the
 // message stays on one line, and cut to max_shown bytes ("..." after).
 std::string printable(const std::string& text, std::size_t max_shown = 40);

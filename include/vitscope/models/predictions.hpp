@@ -16,4 +16,11 @@ struct Prediction {
 std::vector<Prediction> top_k(const float* logits, int n, int k,
                               const std::vector<std::string>& labels);
 
+// "model <name> gave a non-finite logit (NaN or infinity)" when logits[n] holds one (its top classes
+// would be arbitrary), else "".
+std::string non_finite_logits_problem(const float* logits, int n, const std::string& model);
+
+// Throws ModelOutputError with that message when logits[n] holds a non-finite value.
+void require_finite_logits(const float* logits, int n, const std::string& model);
+
 }  // namespace vitscope

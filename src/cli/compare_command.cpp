@@ -150,6 +150,14 @@ json comparison_json(const Comparison& c, const std::string& vit_name, const std
                        {"same_frame", c.same_frame}}}};
 }
 
+// "123 px", or "—" for a size that was not measured (--no-erf leaves it NaN).
+std::string pixels(double size) {
+  if (!std::isfinite(size)) return "\u2014";
+  char text[32];
+  std::snprintf(text, sizeof text, "%.0f px", size);
+  return text;
+}
+
 void print_summary(const std::string& path, const Comparison& c, const std::string& vit_name,
                    const std::string& cnn_name, const fs::path& dir, const CompareOptions& options) {
   const Prediction& v = c.vit_top.front();
@@ -172,15 +180,15 @@ void print_summary(const std::string& path, const Comparison& c, const std::stri
                 "%s\n"
                 "  ViT %s: %s %.1f%%   CNN %s: %s %.1f%%   -> the %s is more confident%s\n"
                 "  where they look: IoU of the top-%.0f%% regions %.2f, correlation %.2f (rollout vs CAM of '%s')\n"
-                "  how far they see (cumulative): effective field of the centre token %.0f px after the last block; "
-                "CNN: %.0f px at %s (theoretical %d px)\n"
+                "  how far they see (cumulative): effective field of the centre token %s after the last block; "
+                "CNN: %s at %s (theoretical %d px)\n"
                 "  one hop: ViT mean attention distance %.0f px (layer 1) -> %.0f px (layer %zu); CNN kernel reach at most %.0f px\n"
                 "  wrote %s/{panel.png, receptive_fields.png, compare.json}\n",
                 path.c_str(), vit_name.c_str(), v.label.c_str(), 100 * v.probability, cnn_name.c_str(),
                 n.label.c_str(), 100 * n.probability, v.probability >= n.probability ? "ViT" : "CNN",
                 v.class_index == n.class_index ? " (same class)" : " (different classes)",
-                100 * options.top_fraction, c.top_region_iou, c.map_correlation, c.cam_label.c_str(), vit_erf,
-                deepest.effective_size, deepest.name.c_str(), deepest.theoretical_size, first_distance, last_distance, L,
+                100 * options.top_fraction, c.top_region_iou, c.map_correlation, c.cam_label.c_str(),
+                pixels(vit_erf).c_str(), pixels(deepest.effective_size).c_str(), deepest.name.c_str(), deepest.theoretical_size, first_distance, last_distance, L,
                 widest_kernel, dir.string().c_str());
   std::cout << buf;
   std::cout.flush();

@@ -128,6 +128,8 @@ TEST_CASE("compare on a folder: one sub-folder per image, error rows for bad fil
     CHECK(fs::exists(out / name / "compare.json"));
   }
   CHECK(!fs::exists(out / "broken"));
+  CHECK_THAT(run.out, Contains("effective field of the centre token \u2014 after the last block"));
+  CHECK_THAT(run.out, !Contains("nan"));  // --no-erf measures no effective field: none is printed
   std::ifstream report(out / "cat" / "compare.json");
   const auto j = nlohmann::json::parse(report);
   CHECK(j.at("cnn").at("cam").at("class_index") == 281);

@@ -11,6 +11,8 @@
 #include <filesystem>
 #include <vector>
 
+#include "partial_record.hpp"
+
 namespace vitscope::batch {
 namespace {
 
@@ -55,30 +57,17 @@ class RecordSplitter {
   std::string pending_;
 };
 
-// The bytes after the last whole record must be the start of one record as a run writes it (the
-// run was interrupted mid-write): a prefix of the CSV header, or of a row, never whole rows after
-// an unterminated quote, nor another file's text. Anything else is refused, naming its line.
-void check_partial_record(const std::string& path, ResultFormat format, const std::string& tail,
-                          const ResultFileScan& scan, std::uint64_t lines_before) {
-  if (tail.empty()) return;
-  const std::string where = path + ": line " + std::to_string(lines_before + 1) + ": ";
-  auto starts_like = [&](const std::string& start) {
-    const std::size_t n = std::min(tail.size(), start.size());
-    return tail.compare(0, n, start, 0, n) == 0;
-  };
-  if (format == ResultFormat::Jsonl) {
-    if (!starts_like("{\"path\":"))
-      throw OutputError(where + "not a vitscope result row (a result file's rows start with {\"path\":)");
-    return;
-  }
-  if (scan.header.empty()) {
-    if (!starts_like(kCsvHeaderStart))
-      throw OutputError(path + ": not a vitscope result file (the CSV header does not start with " +
-                        kCsvHeaderStart + ")");
-    return;
-  }
-  // A quoted field may hold newlines, so the tail may span lines; but a line after its first that
-  // is a whole result row by itself means an unterminated quote swallowed rows.
+// text starts like `start` (as far as text goes).
+bool starts_like(const std::string& text, const std::string& start) {
+  const std::size_t n = std::min(text.size(), start.size());
+  return text.compare(0, n, start, 0, n) == 0;
+}
+
+// A quoted field may hold newlines, so a partial CSV record may span lines; but a line after its
+// first that is a whole result row by itself means an unterminated quote swallowed rows.
+void check_no_swallowed_rows(const std::string& where, ResultFormat format, const std::string& tail,
+                             const ResultFileScan& scan) {
+  if (format != ResultFormat::Csv) return;
   std::size_t start = tail.find('\n');
   while (start != std::string::npos) {
     const std::size_t end = tail.find('\n', start + 1);
@@ -98,10 +87,32 @@ void check_partial_record(const std::string& path, ResultFormat format, const st
   }
 }
 
+// The bytes after the last whole record must be the start of one record as a run writes it (the
+// run was interrupted mid-write): of the CSV header, or of a row, never whole rows after an
+// unterminated quote, nor another file's text. Anything else is refused, naming its line.
+void check_partial_record(const std::string& path, ResultFormat format, const std::string& tail,
+                          const ResultFileScan& scan, std::uint64_t lines_before, const TailExpectations& expect) {
+  if (tail.empty()) return;
+  const std::string where = path + ": line " + std::to_string(lines_before + 1) + ": ";
+  const std::string only_partial = "; fix or remove that line (--resume cuts off only a partial last record "
+                                   "as a run writes it)";
+  if (format == ResultFormat::Csv && scan.header.empty()) {
+    if (!starts_like(tail, kCsvHeaderStart))
+      throw OutputError(path + ": not a vitscope result file (the CSV header does not start with " +
+                        kCsvHeaderStart + ")");
+    const std::string problem = partial_header_problem(tail, expect);
+    if (!problem.empty()) throw OutputError(where + problem + only_partial);
+    return;
+  }
+  check_no_swallowed_rows(where, format, tail, scan);
+  const std::string problem = partial_row_problem(format, tail, scan.csv_columns, expect);
+  if (!problem.empty()) throw OutputError(where + "not a vitscope result row (" + problem + ")" + only_partial);
+}
+
 }  // namespace
 
 ResultFileScan scan_result_file(const std::string& path, ResultFormat format,
-                                const StoredRowCallback& on_row) {
+                                const StoredRowCallback& on_row, const TailExpectations& tail) {
   ResultFileScan scan;
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -121,6 +132,7 @@ ResultFileScan scan_result_file(const std::string& path, ResultFormat format,
   std::uint64_t record_number = 0, lines = 0;
   auto on_record = [&](const std::string& record) {
     ++record_number;
+    const std::uint64_t line = lines + 1;  // where the record starts; quoted newlines make it differ from its number
     lines += static_cast<std::uint64_t>(std::count(record.begin(), record.end(), '\n'));
     if (format == ResultFormat::Csv && record_number == 1) {
       if (record.compare(0, sizeof kCsvHeaderStart - 1, kCsvHeaderStart) != 0)
@@ -133,8 +145,7 @@ ResultFileScan scan_result_file(const std::string& path, ResultFormat format,
       try {
         row = parse_stored_row(format, record, scan.csv_columns);
       } catch (const std::exception& e) {
-        throw OutputError(path + ": record " + std::to_string(record_number) +
-                          " is not a result row (" + e.what() + ")");
+        throw OutputError(path + ": line " + std::to_string(line) + ": not a vitscope result row (" + e.what() + ")");
       }
       ++scan.rows;
       on_row(row, record);
@@ -152,7 +163,7 @@ ResultFileScan scan_result_file(const std::string& path, ResultFormat format,
     scan.file_bytes += static_cast<std::uint64_t>(got);
     splitter.feed(buffer.data(), static_cast<std::size_t>(got), on_record);
   }
-  check_partial_record(path, format, splitter.pending(), scan, lines);
+  check_partial_record(path, format, splitter.pending(), scan, lines, tail);
   return scan;
 }
 

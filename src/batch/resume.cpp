@@ -46,7 +46,8 @@ PreviousResults read_previous_results(const std::string& path, const ResultExpec
       mismatch = "holds rows with " + std::to_string(row.predictions) + " classes, this run writes " +
                  std::to_string(*expect.predictions) + " (--topk differs)";
     previous.done.insert(row.path);
-  });
+  }, expect.resume ? TailExpectations{expect.model, expect.predictions.value_or(0), expect.format.header()}
+                   : TailExpectations{});
   const ResultFileScan& scan = previous.scan;
   if (scan.file_bytes > 0 && !expect.resume)
     throw OutputError(path + ": already exists; --resume completes it, or remove it first");

@@ -1,11 +1,14 @@
 // The batch library's pure parts: result rows written and read back in both formats, CSV quoting,
 // shards that split any set of names into disjoint parts, and input discovery.
+#include <filesystem>
+#include <fstream>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "batch/fake_model.hpp"
 #include "vitscope/batch/inputs.hpp"
+#include "vitscope/batch/output.hpp"
 #include "vitscope/batch/row.hpp"
 #include "vitscope/batch/shard.hpp"
 #include "vitscope/core/error.hpp"
@@ -44,6 +47,65 @@ TEST_CASE("CSV fields are quoted exactly when they must be", "[batch][rows]") {
   CHECK(result_format_of("out.csv") == ResultFormat::Csv);
   CHECK(result_format_of("out.jsonl") == ResultFormat::Jsonl);
   CHECK_THROWS_AS(result_format_of("out.txt"), ConfigError);
+}
+
+namespace {
+
+// Scans a result file holding `text`, as --resume of `expect` reads it.
+ResultFileScan scan_text(ResultFormat format, const std::string& text, const TailExpectations& expect) {
+  const std::filesystem::path file = std::filesystem::temp_directory_path() /
+                                     ("vitscope_tail_" + std::to_string(::getpid()) +
+                                      (format == ResultFormat::Csv ? ".csv" : ".jsonl"));
+  std::ofstream(file, std::ios::binary | std::ios::trunc) << text;
+  struct Remove {
+    std::filesystem::path file;
+    ~Remove() { std::filesystem::remove(file); }
+  } remove{file};
+  return scan_result_file(file.string(), format, [](const StoredRow&, const std::string&) {}, expect);
+}
+
+}  // namespace
+
+TEST_CASE("Every start of a row as a run writes it may be cut off as a partial record; other text may not",
+          "[batch][rows]") {
+  const ResultFormat format = GENERATE(ResultFormat::Csv, ResultFormat::Jsonl);
+  const RowFormat rows(format, 3);
+  const TailExpectations expect{"deit_tiny", 3, rows.header()};
+  const std::vector<BatchRow> written = {
+      {"photos/a, \"quoted\"\nname.jpg", "", "deit_tiny", std::string(64, 'a'),
+       {{281, "tabby, \"tabby\" cat", 0.5f}, {282, "tiger cat", 1e-5f}, {7, "caf\xe9", 0.25f}}},
+      {"photos/caf\xe9.jpg", "photos/caf\xe9.jpg: cannot decode \"x\"\x01", "deit_tiny", "", {}},
+      {"photos/c.jpg", "photos/c.jpg: model deit_tiny gave a non-finite logit (NaN or infinity)", "deit_tiny",
+       std::string(64, 'f'), {}}};
+  const std::string whole = rows.header() + rows.format(written[0]);
+  for (const BatchRow& row : written) {
+    const std::string record = rows.format(row);
+    for (std::size_t n = 1; n < record.size(); ++n) {
+      INFO(record.substr(0, n));
+      const ResultFileScan scan = scan_text(format, whole + record.substr(0, n), expect);
+      CHECK(scan.complete_bytes == whole.size());
+    }
+  }
+  for (std::size_t n = 1; n < rows.header().size(); ++n)
+    if (format == ResultFormat::Csv) CHECK_NOTHROW(scan_text(format, rows.header().substr(0, n), expect));
+
+  const std::vector<std::string> refused =
+      format == ResultFormat::Csv
+          ? std::vector<std::string>{"hello, world", "photos/x.jpg,ok,,other_model,abc", "photos/x.jpg,okay",
+                                     "photos/x.jpg,ok,oops", "photos/x.jpg,ok,,deit_tiny,xyz",
+                                     "\"plain\",ok", "photos/x.jpg,error,,deit_tiny,,1",
+                                     "photos/x.jpg,ok,,deit_tiny,,1,a,0.5,2,b,0.5,3,c,0.5,4"}
+          : std::vector<std::string>{"{\"path\":\"note\",\"mine\":1}", "{\"path\":\"a\",\"status\":\"fine",
+                                     "{\"path\":\"a\",\"status\":\"ok\",\"error\":\"\",\"model\":\"other",
+                                     "{\"path\":\"a\",\"status\":\"error\",\"error\":\"x\",\"model\":"
+                                     "\"deit_tiny\",\"sha256\":\"\",\"classes\":[1",
+                                     "[1,2,3]"};
+  // The line an editor shows: the first row's quoted path holds a newline.
+  const std::string line = format == ResultFormat::Csv ? "line 4: " : "line 2: ";
+  for (const std::string& tail : refused) {
+    INFO(tail);
+    CHECK_THROWS_WITH(scan_text(format, whole + tail, expect), Contains(line + "not a vitscope result row"));
+  }
 }
 
 TEST_CASE("Shards split any set of names into disjoint parts that cover it", "[batch][shard]") {

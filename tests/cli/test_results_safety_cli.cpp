@@ -88,6 +88,43 @@ TEST_CASE("--resume refuses what it did not write and never changes it", "[cli][
   }
 }
 
+TEST_CASE("--resume cuts off only a partial row as this run writes it, and names the line", "[cli][results]") {
+  const fs::path dir = fresh_dir("results_tails");
+  make_photo_folder(dir / "photos", 3, 14);
+  const fs::path good_csv = dir / "good.csv", good_jsonl = dir / "good.jsonl";
+  REQUIRE(run_vitscope(batch_args(tiny_model(), dir / "photos", good_csv, "--quiet")).status == 0);
+  REQUIRE(run_vitscope(batch_args(tiny_model(), dir / "photos", good_jsonl, "--quiet")).status == 0);
+  struct Case {
+    fs::path good;
+    std::string tail, message;
+  };
+  // Text after the last whole row (no newline): someone's, not what an interrupted run leaves.
+  for (const Case& c : {Case{good_csv, "hello, world", "line 5: not a vitscope result row (status \" world\""},
+                        Case{good_csv, "imgs/x.JPEG,ok,,other_model,abc", "line 5: not a vitscope result row (model \"other_model\""},
+                        Case{good_jsonl, "{\"path\":\"note\",\"mine\":1}", "line 4: not a vitscope result row"},
+                        // a whole record that is not a row: named by its first line, past a quoted newline
+                        Case{good_csv, "\"two\nlines\",error,x,tokens197,,,,,,,,,,,,,,,,\nhello\n", "line 7: not a vitscope result row"}}) {
+    INFO(c.tail);
+    const fs::path file = dir / ("tail" + c.good.extension().string());
+    const std::string content = read_file(c.good) + c.tail;
+    std::ofstream(file, std::ios::binary | std::ios::trunc) << content;
+    fs::copy_file(c.good.string() + ".settings.json", file.string() + ".settings.json", fs::copy_options::overwrite_existing);
+    const RunResult run = run_vitscope(batch_args(tiny_model(), dir / "photos", file, "--resume"));
+    CHECK(run.status == 2);
+    CHECK_THAT(run.err, Contains(file.string() + ": " + c.message));
+    CHECK(std::count(run.err.begin(), run.err.end(), '\n') == 1);
+    CHECK(read_file(file) == content);
+  }
+  // The start of a row of this run is what an interruption leaves: cut off.
+  const fs::path torn = dir / "torn.csv";
+  const std::string complete = read_file(good_csv);
+  std::ofstream(torn, std::ios::binary) << complete << "imgs/x.JPEG,ok,,tokens1";
+  fs::copy_file(good_csv.string() + ".settings.json", torn.string() + ".settings.json");
+  const RunResult resumed = run_vitscope(batch_args(tiny_model(), dir / "photos", torn, "--resume --quiet"));
+  CHECK(resumed.status == 0);
+  CHECK(read_file(torn) == complete);
+}
+
 TEST_CASE("--resume and merge refuse rows written with other settings", "[cli][results]") {
   const fs::path dir = fresh_dir("results_settings");
   make_photo_folder(dir / "photos", 4, 21);

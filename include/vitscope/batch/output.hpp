@@ -29,14 +29,25 @@ struct ResultFileScan {
   bool torn() const { return file_bytes > complete_bytes; }
 };
 
+// What the bytes after the last whole record (a record an interrupted run left partial) may be the
+// start of: a row of `model` (empty: of any model) with at most `predictions` classes (0: any
+// number) or, in a CSV file without its header yet, `csv_header` (empty: the header of any --topk).
+struct TailExpectations {
+  std::string model;
+  std::size_t predictions = 0;
+  std::string csv_header;
+};
+
 // Called for each whole row after the header, with the record's text (newline included).
 using StoredRowCallback = std::function<void(const StoredRow& row, const std::string& record)>;
 
 // Reads a result file record by record (streamed; the file may be large). A missing file scans as
-// empty. A CSV file must start with the result header. Throws OutputError "<path>: record N: ..."
-// for a whole record that is not a result row, and when the file cannot be read.
+// empty. A CSV file must start with the result header. Throws OutputError "<path>: line N: ..."
+// (N as an editor counts lines) for a whole record that is not a result row, for bytes after the
+// last whole record that are not the start of one as `tail` describes, and when the file cannot be
+// read.
 ResultFileScan scan_result_file(const std::string& path, ResultFormat format,
-                                const StoredRowCallback& on_row);
+                                const StoredRowCallback& on_row, const TailExpectations& tail = {});
 
 class ResultFileWriter {
  public:

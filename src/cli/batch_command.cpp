@@ -196,8 +196,9 @@ Subcommand add_batch_command(CLI::App& app) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   add_image_read_options(*cmd, o->image_read);
-  cmd->add_option("--max-megapixels", o->max_megapixels, "Refuse images larger than this, before decoding them")
-      ->check(finite_positive_number())
+  cmd->add_option("--max-megapixels", o->max_megapixels,
+                  "Refuse images larger than this many megapixels (1e-6 to 1e6), before decoding them")
+      ->check(megapixel_limit())
       ->capture_default_str();
   cmd->add_flag("--list", o->list,
                 "Print the files this run would classify (after --shard and --resume) and exit");

@@ -72,8 +72,8 @@ Subcommand add_classify_command(CLI::App& app) {
       ->capture_default_str();
   add_image_read_options(*cmd, options->image_read);
   cmd->add_option("--max-megapixels", options->max_megapixels,
-                  "Refuse images larger than this, before decoding them")
-      ->check(finite_positive_number())
+                  "Refuse images larger than this many megapixels (1e-6 to 1e6), before decoding them")
+      ->check(megapixel_limit())
       ->capture_default_str();
   cmd->add_option("paths", options->paths,
                   "Image files or folders (searched recursively; images recognised by content)")

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 
 #include <filesystem>
 #include <iostream>
@@ -89,21 +90,19 @@ LoadedModel load_model(const ModelOptions& options) {
   return loaded;
 }
 
-CLI::Validator finite_positive_number() {
+CLI::Validator megapixel_limit() {
   return CLI::Validator(
       [](std::string& text) -> std::string {
-        double value = 0;
-        try {
-          std::size_t used = 0;
-          value = std::stod(text, &used);
-          if (used != text.size()) return "'" + text + "' is not a number";
-        } catch (const std::exception&) {
-          return "'" + text + "' is not a number";
-        }
+        char* end = nullptr;
+        const double value = std::strtod(text.c_str(), &end);  // no exception on underflow: 1e-320 is a number
+        if (text.empty() || end != text.c_str() + text.size()) return "'" + text + "' is not a number";
         if (!std::isfinite(value) || !(value > 0)) return "'" + text + "' is not a finite number above zero";
+        if (value < kMinMegapixelLimit || value > kMaxMegapixelLimit)
+          return "'" + text + "' is out of range: the limit is from 1e-06 megapixels (one pixel) to 1e+06 (a "
+                 "million megapixels)";
         return "";
       },
-      "POSITIVE");
+      "MEGAPIXELS");
 }
 
 void check_topk(int topk, const ImageClassifier& model) {
@@ -133,7 +132,8 @@ ImageLoadOptions image_load_options(const ImageReadFlags& flags, const std::vect
   ImageLoadOptions options;
   options.exif = parse_exif_mode(flags.exif);
   options.decode = parse_decode_mode(flags.decode);
-  options.max_pixels = static_cast<std::int64_t>(max_megapixels * 1e6);
+  // megapixel_limit() bounds the option, so the count of pixels fits in 64 bits.
+  options.max_pixels = std::llround(std::clamp(max_megapixels, kMinMegapixelLimit, kMaxMegapixelLimit) * 1e6);
   if (options.decode == DecodeMode::Draft) {
     std::vector<DraftRequest> requests;
     for (const PreprocessConfig& config : preprocess) requests.push_back(draft_request_for(config));

@@ -48,8 +48,10 @@ void add_image_read_options(CLI::App& command, ImageReadFlags& flags);
 ImageLoadOptions image_load_options(const ImageReadFlags& flags, const std::vector<PreprocessConfig>& preprocess,
                                     double max_megapixels = 100);
 
-// A number option that must be finite and above zero (CLI::PositiveNumber lets "inf" through).
-CLI::Validator finite_positive_number();
+// --max-megapixels: from one pixel to a million megapixels (larger than any image a decoder opens,
+// and a pixel count far inside 64 bits).
+constexpr double kMinMegapixelLimit = 1e-6, kMaxMegapixelLimit = 1e6;
+CLI::Validator megapixel_limit();
 
 // ConfigError "--topk K: the model has N classes" when K is more than the model's classes (the
 // rows would be shorter than their header).

@@ -48,6 +48,18 @@ TEST_CASE("size and top-k options that cannot be right", "[cli][options]") {
     const RunResult batch = run_vitscope("batch " + quote(kPhoto) + " --out /nonexistent/never.csv --max-megapixels " + value);
     CHECK(batch.status == 2);
   }
+  // Numbers outside the limits: a pixel count past 64 bits, less than one pixel (1e-320 is a
+  // number, if a denormal one).
+  for (const char* value : {"1e13", "1e7", "1e-320", "1e-7"}) {
+    INFO(value);
+    const RunResult run = run_vitscope("classify --model " + quote(tiny_model()) + " --max-megapixels " + value + " " +
+                                       quote(kPhoto));
+    CHECK(run.status == 2);
+    CHECK_THAT(run.err, Contains(std::string("--max-megapixels: '") + value + "' is out of range: the limit is from 1e-06"));
+    CHECK(run.out.empty());
+  }
+  const RunResult largest = run_vitscope("classify --model " + quote(tiny_model()) + " --max-megapixels 1e6 " + quote(kPhoto));
+  CHECK(largest.status == 0);
   const RunResult topk = run_vitscope("classify --model " + quote(tiny_model()) + " --topk 17 --format csv " + quote(kPhoto));
   CHECK(topk.status == 2);
   CHECK_THAT(topk.err, Contains("--topk 17: the model has 16 classes"));

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <random>
@@ -41,19 +42,27 @@ double peak_rss_mb() {
   return static_cast<double>(usage.ru_maxrss) / 1024.0;
 }
 
-// Median milliseconds to decode and preprocess one of the given images.
-double preprocess_ms(const std::vector<std::string>& paths, const PreprocessConfig& config, const ImageLoadOptions& load) {
+// Median milliseconds to decode and preprocess one of the given images; NaN when there is none or
+// none can be read.
+// Each input that cannot be (a FIFO, a folder without read permission, a broken file) is named on
+// stderr, as classify names it, and counted in `failed`.
+double preprocess_ms(const std::vector<std::string>& paths, const PreprocessConfig& config, const ImageLoadOptions& load,
+                     int& failed) {
   std::vector<double> ms;
-  for (const std::string& path : discover_inputs(paths)) {
+  const std::vector<std::string> inputs = discover_inputs(paths);
+  for (const std::string& path : inputs) {
     const auto start = std::chrono::steady_clock::now();
     try {
       preprocess(load_image(path, load), config);
-    } catch (const ImageError&) {
+    } catch (const ImageError& e) {
+      std::cerr << "vitscope: error: " << e.what() << '\n';
+      ++failed;
       continue;
     }
     ms.push_back(1e3 * std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
-  if (ms.empty()) throw ConfigError("--images: no readable image in the given paths");
+  if (inputs.empty()) std::cerr << "vitscope: error: --images: no images found in the given paths\n";
+  if (ms.empty()) return NAN;
   std::sort(ms.begin(), ms.end());
   return ms[ms.size() / 2];
 }
@@ -108,7 +117,11 @@ int run_bench(const BenchOptions& options) {
   // The peak first: the decoders' worker threads (OpenCV's) may still spin after decoding, and an
   // FMA loop sharing its core with one measured half the real rate.
   const kernels::PeakEstimate peak = kernels::estimate_peak(loaded.pool.get());
-  const double prep_ms = options.images.empty() ? 0.0 : preprocess_ms(options.images, p, image_load_options(options.image_read, {p}));
+  int unreadable = 0;
+  const double prep_ms =
+      options.images.empty() ? 0.0 : preprocess_ms(options.images, p, image_load_options(options.image_read, {p}), unreadable);
+  char prep_json[32] = "null";  // --images given, none readable
+  if (std::isfinite(prep_ms)) std::snprintf(prep_json, sizeof prep_json, "%.3f", prep_ms);
   char line[1024];
   if (options.format == "json") {
     std::snprintf(line, sizeof line,
@@ -118,13 +131,13 @@ int run_bench(const BenchOptions& options) {
                   "\"gflops\":%.2f,\"peak_gflops\":%.2f,\"measured_fma_gflops\":%.2f,"
                   "\"fraction_of_peak\":%.4f,\"peak_how\":\"%s\",\"load_ms\":%.2f,"
                   "\"peak_rss_mb\":%.1f,\"rss_before_load_mb\":%.1f,\"weights_mb\":%.1f,"
-                  "\"preprocess_ms_per_image\":%.3f,\"precision\":\"%s\",\"window\":%d,"
+                  "\"preprocess_ms_per_image\":%s,\"precision\":\"%s\",\"window\":%d,"
                   "\"window_blocks\":%d,\"int8_peak_gops\":%.2f,\"fraction_of_int8_peak\":%.4f}\n",
                   model.spec().name.c_str(), options.batch, loaded.pool->size(), options.iterations,
                   1e3 * median, per_image_ms, 1e3 * seconds.front(), 1e3 / images_per_second,
                   images_per_second, gflops, peak.theoretical_gflops,
                   peak.measured_gflops, gflops / peak.theoretical_gflops, peak.how.c_str(), load_ms,
-                  rss_mb, rss_before, weights_mb, prep_ms, options.model.precision.c_str(),
+                  rss_mb, rss_before, weights_mb, prep_json, options.model.precision.c_str(),
                   options.window, options.window_blocks, peak.int8_theoretical_gops,
                   peak.int8_theoretical_gops > 0 ? gflops / peak.int8_theoretical_gops : 0.0);
   } else {
@@ -180,7 +193,10 @@ int run_bench(const BenchOptions& options) {
       std::cout << line;
     }
   }
-  return kExitOk;
+  if (unreadable > 0)
+    std::cerr << "vitscope: " << unreadable << (unreadable == 1 ? " --images input" : " --images inputs")
+              << " could not be read" << (std::isfinite(prep_ms) ? "; decode + preprocess timed on the others\n" : "\n");
+  return unreadable > 0 || std::isnan(prep_ms) ? kExitSomeInputsFailed : kExitOk;
 }
 
 }  // namespace

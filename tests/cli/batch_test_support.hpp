@@ -189,6 +189,14 @@ inline RunResult run_shell(const std::string& command) {
 
 inline std::string vitscope_command(const std::string& args) { return quote(VITSCOPE_BINARY) + " " + args; }
 
+// Root reads every file whatever its mode, so as root the run is made as user nobody (setpriv).
+inline std::string unprivileged(const std::string& command) {
+  if (::geteuid() != 0) return command;
+  if (run_shell("command -v setpriv").status != 0)
+    FAIL("running as root: this test needs setpriv (util-linux) to drop to an unprivileged user");
+  return "setpriv --reuid=65534 --regid=65534 --clear-groups " + command;
+}
+
 // `vitscope <args>` started in the background, stderr to a file; the pid is vitscope's own.
 struct BackgroundRun {
   pid_t pid = -1;

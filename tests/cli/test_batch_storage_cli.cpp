@@ -11,14 +11,6 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-// Root reads every file whatever its mode, so as root the run is made as user nobody (setpriv).
-std::string unprivileged(const std::string& command) {
-  if (::geteuid() != 0) return command;
-  if (run_shell("command -v setpriv").status != 0)
-    FAIL("running as root: this test needs setpriv (util-linux) to drop to an unprivileged user");
-  return "setpriv --reuid=65534 --regid=65534 --clear-groups " + command;
-}
-
 // Runs a shell script in a private mount namespace (unshare as a mapped root user), where it may
 // mount a small tmpfs. The test fails, naming why, when namespaces are not available.
 RunResult in_mount_namespace(const fs::path& dir, const std::string& script) {

@@ -1,11 +1,13 @@
 // `vitscope bench`: the statistics it reports are consistent with each other, and the stage profile
 // accounts for the wall time of the runs it profiled.
+#include <sys/stat.h>
+
 #include <regex>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
-#include "cli/cli_runner.hpp"
+#include "cli/batch_test_support.hpp"
 #include "models/imagenet100.hpp"
 
 using namespace vitscope::testing;
@@ -51,4 +53,29 @@ TEST_CASE("bench --profile: the stages sum to the profiled runs' own mean wall t
   }
   CHECK(percent == Approx(100).margin(0.6));
   CHECK(ms == Approx(stages).margin(0.01 * stages));
+}
+
+TEST_CASE("bench --images names each input it cannot read and exits 1, timing the others", "[cli][bench]") {
+  const fs::path dir = fresh_dir("bench_unreadable");
+  make_photo_folder(dir / "photos", 2, 50);
+  make_photo_folder(dir / "photos" / "locked", 1, 60);
+  REQUIRE(::mkfifo((dir / "fifo.jpg").c_str(), 0644) == 0);
+  fs::permissions(dir / "photos" / "locked", fs::perms::none);
+  fs::permissions(dir, fs::perms::all);
+  const std::string bench = "bench --model " + quote(tiny_model()) + " --threads 1 --warmup 0 --iterations 1 --images ";
+  const std::string fifo = (dir / "fifo.jpg").string(), locked = (dir / "photos" / "locked").string();
+
+  const RunResult some = run_shell(unprivileged(vitscope_command(bench + quote(fifo) + " " + quote((dir / "photos").string()))));
+  INFO(some.out << some.err);
+  CHECK(some.status == 1);
+  CHECK_THAT(some.err, Contains(fifo + ": not a regular file"));
+  CHECK_THAT(some.err, Contains(locked + ": cannot read folder: Permission denied"));
+  CHECK_THAT(some.out, Contains("decode + preprocess"));  // timed on the two readable photos
+
+  const RunResult none = run_shell(unprivileged(vitscope_command(bench + quote(locked) + " --format json")));
+  INFO(none.out << none.err);
+  CHECK(none.status == 1);
+  CHECK_THAT(none.err, Contains(locked + ": cannot read folder: Permission denied"));
+  CHECK(nlohmann::json::parse(none.out).at("preprocess_ms_per_image").is_null());
+  fs::permissions(dir / "photos" / "locked", fs::perms::all);
 }

@@ -63,6 +63,20 @@ std::string detect_architecture(const std::string& path) {
   return "vit";
 }
 
+// What is at a path that is not a regular file, for "VITSCOPE_MANIFEST names ...".
+std::string what_is_there(const fs::path& path) {
+  std::error_code ec;
+  switch (fs::status(path, ec).type()) {
+    case fs::file_type::not_found: return "a file that does not exist";
+    case fs::file_type::directory: return "a folder, not a manifest file";
+    case fs::file_type::fifo: return "a FIFO, not a regular file";
+    case fs::file_type::socket: return "a socket, not a regular file";
+    case fs::file_type::block:
+    case fs::file_type::character: return "a device, not a regular file";
+    default: return ec ? "a path that cannot be examined: " + ec.message() : "something that is not a regular file";
+  }
+}
+
 }  // namespace
 
 const char* precision_name(Precision precision) {
@@ -138,8 +152,7 @@ ModelRegistry ModelRegistry::load_default() {
     // Asked for by name: that file or an error, never silently another manifest.
     std::error_code ec;
     if (!fs::is_regular_file(env, ec))
-      throw ConfigError(std::string(env) + ": VITSCOPE_MANIFEST names " +
-                        (fs::is_directory(env, ec) ? "a folder, not a manifest file" : "a file that does not exist"));
+      throw ConfigError(std::string(env) + ": VITSCOPE_MANIFEST names " + what_is_there(env));
     return load(fs::weakly_canonical(env).string());
   }
   const fs::path exe = executable_dir();

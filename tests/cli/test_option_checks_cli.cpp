@@ -2,6 +2,8 @@
 // sizes that are not finite positive numbers, a manifest asked for that is not there, a format
 // this vitscope does not read, a missing labels file, absurd preprocessing, a top-k above the
 // classes, labels outside the model or given twice, a folder that does not exist.
+#include <sys/stat.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -78,6 +80,10 @@ TEST_CASE("manifests that cannot be right", "[cli][options]") {
   const RunResult folder = classify_with_manifest(dir.string());
   CHECK(folder.status == 2);
   CHECK_THAT(folder.err, Contains("VITSCOPE_MANIFEST names a folder"));
+  REQUIRE(::mkfifo((dir / "fifo.json").c_str(), 0644) == 0);  // would block a reader forever
+  const RunResult fifo = classify_with_manifest((dir / "fifo.json").string());
+  CHECK(fifo.status == 2);
+  CHECK_THAT(fifo.err, Contains("fifo.json: VITSCOPE_MANIFEST names a FIFO, not a regular file"));
 
   struct Case {
     std::string name, message;

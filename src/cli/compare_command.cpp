@@ -217,6 +217,22 @@ std::vector<fs::path> output_dirs(const std::vector<std::string>& inputs, const 
   return dirs;
 }
 
+// --out must be a folder, or a path that can become one: its nearest existing ancestor a folder
+// (below a regular file no folder can be made, and every image would fail on it).
+void check_out_folder(const std::string& out) {
+  for (fs::path path = out; !path.empty(); path = path.parent_path()) {
+    std::error_code ec;
+    const fs::file_status status = fs::status(path, ec);
+    if (status.type() == fs::file_type::not_found) {
+      if (path == path.parent_path()) return;
+      continue;
+    }
+    if (ec) throw ConfigError("--out " + out + ": cannot examine " + path.string() + ": " + ec.message());
+    if (fs::is_directory(status)) return;
+    throw ConfigError("--out " + out + ": " + (path == out ? "exists and" : path.string()) + " is not a folder");
+  }
+}
+
 int run_compare(const CompareCommandOptions& options) {
   ModelOptions vit_options, cnn_options;
   vit_options.model = options.vit;
@@ -235,8 +251,7 @@ int run_compare(const CompareCommandOptions& options) {
   if (options.cls >= classes)
     throw ConfigError("--class " + std::to_string(options.cls) + ": out of range (the models have " +
                       std::to_string(classes) + " classes)");
-  if (fs::exists(options.out) && !fs::is_directory(options.out))
-    throw ConfigError("--out " + options.out + ": exists and is not a folder");
+  check_out_folder(options.out);
 
   CompareOptions compare;
   compare.rollout = {parse_head_fusion(options.fusion), options.discard};

@@ -184,11 +184,14 @@ TEST_CASE("compare: option errors are exit 2 before any image", "[cli][compare]"
   std::ofstream(out / "file.txt") << "x";
   for (const Case& c : {Case{"--class 1000", "--class 1000"}, Case{"--maps rollout,lrp", "unknown map method 'lrp'"},
                         Case{"--gradcam-layer nosuch", "nosuch"},
-                        Case{"--out " + quote((out / "file.txt").string()), "not a folder"}}) {
+                        Case{"--out " + quote((out / "file.txt").string()), "not a folder"},
+                        // below a file: no folder can be made there, for any image
+                        Case{"--out " + quote((out / "file.txt" / "sub").string()), "file.txt is not a folder"}}) {
     const RunResult run = run_vitscope("compare " + model_args() + " " + c.args + " " + photo);
     INFO(c.args << "\n" << run.out << run.err);
     CHECK(run.status == 2);
     CHECK_THAT(run.err, Contains(c.message));
+    CHECK(run.out.empty());
   }
   const RunResult cnn_as_vit = run_vitscope("compare --vit " + quote(shared_path("models/mobilenet_v1_0.75_224.safetensors")) +
                                             " " + photo);

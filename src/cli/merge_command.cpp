@@ -14,6 +14,7 @@
 #include "vitscope/batch/settings.hpp"
 #include "cli/commands.hpp"
 #include "vitscope/core/error.hpp"
+#include "vitscope/io/discover.hpp"
 
 namespace vitscope::cli {
 
@@ -28,6 +29,7 @@ struct MergeOptions {
 
 struct MergedRow {
   std::string path;
+  std::string key;  // comparable_path(path)
   std::string record;
   bool ok = false;
 };
@@ -41,6 +43,15 @@ void report(const std::string& what, const std::vector<std::string>& lines) {
   if (lines.size() > kExamples) std::cerr << "  ...\n";
 }
 
+// A path in the one form rows and --expect are compared in: absolute (a relative name taken from the
+// current folder, where the shards are taken to have run), then normal, so dir/x, ./dir/x and
+// $PWD/dir/x are one file. Names stay bytes: nothing is decoded.
+std::string comparable_path(const std::string& path) {
+  std::error_code error;
+  const std::filesystem::path absolute = std::filesystem::absolute(path, error);
+  return normal_path(error ? path : absolute.string());
+}
+
 bool same_file(const std::string& a, const std::string& b) {
   std::error_code error;
   return a == b || std::filesystem::equivalent(a, b, error);
@@ -50,7 +61,7 @@ int run_merge(const MergeOptions& options) {
   const ResultFormat format = result_format_of(options.out);
   std::string header;
   std::vector<MergedRow> rows;
-  std::unordered_map<std::string, std::size_t> first_source;  // path → index of its input file
+  std::unordered_map<std::string, std::size_t> first_source;  // comparable path → index of its input file
   std::vector<std::string> duplicates;
   std::set<std::string> models;
   for (std::size_t source = 0; source < options.inputs.size(); ++source) {
@@ -60,13 +71,14 @@ int run_merge(const MergeOptions& options) {
     if (same_file(input, options.out)) throw ConfigError(input + ": is also the output file");
     const ResultFileScan scan = scan_result_file(input, format, [&](const StoredRow& row,
                                                                     const std::string& record) {
-      const auto [at, inserted] = first_source.emplace(row.path, source);
+      const std::string key = comparable_path(row.path);
+      const auto [at, inserted] = first_source.emplace(key, source);
       if (!inserted) {
         duplicates.push_back(row.path + " (in " + options.inputs[at->second] + " and " + input + ")");
         return;
       }
       models.insert(row.model);
-      rows.push_back({row.path, record, row.ok});
+      rows.push_back({row.path, key, record, row.ok});
     });
     if (!scan.exists) throw ConfigError(input + ": no such file");
     if (source == 0) header = scan.header;
@@ -115,19 +127,19 @@ int run_merge(const MergeOptions& options) {
     std::unordered_map<std::string, std::size_t> position;
     std::vector<std::string> missing;
     for (const BatchInput& input : discover_batch_inputs(options.expect)) {
-      const std::string path = stored_path(format, input.path);
-      position.emplace(path, position.size());
-      if (!first_source.count(path)) missing.push_back(path);
+      const std::string path = stored_path(format, input.path), key = comparable_path(path);
+      position.emplace(key, position.size());
+      if (!first_source.count(key)) missing.push_back(path);
     }
     std::vector<std::string> unexpected;
     for (const MergedRow& row : rows)
-      if (!position.count(row.path)) unexpected.push_back(row.path);
+      if (!position.count(row.key)) unexpected.push_back(row.path);
     if (!missing.empty()) report("files under --expect have no row (a shard missing or incomplete?):", missing);
     if (!unexpected.empty()) report("rows are for files not under --expect:", unexpected);
     consistent = consistent && missing.empty() && unexpected.empty();
     if (consistent)
       std::sort(rows.begin(), rows.end(), [&](const MergedRow& a, const MergedRow& b) {
-        return position.at(a.path) < position.at(b.path);
+        return position.at(a.key) < position.at(b.key);
       });
   } else {
     std::sort(rows.begin(), rows.end(), [](const MergedRow& a, const MergedRow& b) { return a.path < b.path; });

@@ -203,7 +203,8 @@ TEST_CASE("a path through a symlinked folder and .. names the file the system op
   CHECK_THAT(listed.out, !Contains("dir/" + name));
 }
 
-TEST_CASE("dir/x and ./dir/x are one input; merge --expect ./dir accepts rows written as dir/...", "[cli][results]") {
+TEST_CASE("dir/x and ./dir/x are one input; merge --expect ./dir or $PWD/dir accepts rows written as dir/...",
+          "[cli][results]") {
   const fs::path dir = fresh_dir("results_same_input");
   make_photo_folder(dir / "photos", 3, 31);
   const std::string cd = "cd " + quote(dir.string()) + " && ";
@@ -221,4 +222,11 @@ TEST_CASE("dir/x and ./dir/x are one input; merge --expect ./dir accepts rows wr
   INFO(merge.err);
   CHECK(merge.status == 0);
   CHECK_THAT(merge.err, Contains("no gaps"));
+  // The folder named absolutely: the same files as the rows' relative names.
+  const RunResult absolute = run_shell(cd + vitscope_command("merge merged2.csv a.csv --expect " +
+                                                             quote((dir / "photos").string())));
+  INFO(absolute.err);
+  CHECK(absolute.status == 0);
+  CHECK_THAT(absolute.err, Contains("no gaps"));
+  CHECK(read_file(dir / "merged2.csv") == read_file(dir / "a.csv"));
 }

@@ -56,8 +56,10 @@ TEST_CASE("file names that are not UTF-8: exact in JSON, JSON lines, compare.jso
                                          quote((dir / "compare").string()) + " " + quote(latin1[0].string()));
   INFO(compare.err);
   REQUIRE(compare.status == 0);
-  std::ifstream report(dir / "compare" / "compare.json");
-  CHECK(vitscope::get_path(nlohmann::json::parse(report), "image") == latin1[0].string());
+  std::ifstream report_in(dir / "compare" / "compare.json");
+  const auto report = nlohmann::json::parse(report_in);
+  CHECK(vitscope::get_path(report, "image") == latin1[0].string());
+  CHECK(report.at("image_bytes") == vitscope::hex_of(latin1[0].string()));  // the README's name for it
 }
 
 TEST_CASE("--resume refuses what it did not write and never changes it", "[cli][results]") {

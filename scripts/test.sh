@@ -3,7 +3,7 @@
 #   scripts/test.sh              Release build in build/
 #   scripts/test.sh --sanitize   AddressSanitizer + UndefinedBehaviorSanitizer build in build-asan/
 #   scripts/test.sh --tsan       ThreadSanitizer build in build-tsan/ of the threading tests only:
-#                                the thread pool, threaded kernels (fp32, bf16, int8), and sessions
+#                                the thread pool, threaded kernels (fp32, bf16, int8, Winograd), and sessions
 #                                sharing one model
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -21,7 +21,7 @@ case "${1:-}" in
     cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVITSCOPE_TSAN=ON
     cmake --build build-tsan -j"$(nproc)" --target test_kernels test_models
     export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1"
-    build-tsan/tests/test_kernels "[thread_pool],[linear],[int8][threads]" --use-colour no
+    build-tsan/tests/test_kernels "[thread_pool],[linear],[int8][threads],[winograd]" --use-colour no
     build-tsan/tests/test_models "[sessions]" --use-colour no
     exit 0
     ;;

@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "vitscope/core/error.hpp"
+#include "vitscope/models/predictions.hpp"
 
 namespace vitscope {
 namespace {
@@ -83,8 +84,17 @@ VitProbe::VitProbe(const VitModel& model, Session& session, const ProbeImages& i
   for (int first = 0; first < n; first += chunk_) {
     const int count = std::min(chunk_, n - first);
     const xt::xtensor<float, 2> logits = run(unmodified, first, count);
-    for (int i = 0; i < count; ++i)
+    for (int i = 0; i < count; ++i) {
+      // A model that gives NaN or infinity has no probabilities to compare variants against.
+      const std::string problem = non_finite_logits_problem(&logits(i, 0), classes, model_.spec().name);
+      if (!problem.empty()) {
+        const std::string image = first + i < static_cast<int>(images_.paths.size())
+                                      ? images_.paths[first + i]
+                                      : "image " + std::to_string(first + i);
+        throw ModelOutputError(image + ": " + problem + "; nothing to probe");
+      }
       log_softmax(&logits(i, 0), classes, &probabilities_(first + i, 0));  // log-probabilities
+    }
   }
   unmodified_ = score(unmodified);
 }

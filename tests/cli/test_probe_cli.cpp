@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_runner.hpp"
+#include "cli/edited_weights.hpp"
 #include "models/test_helpers.hpp"
 
 using namespace vitscope::testing;
@@ -133,4 +134,17 @@ TEST_CASE("probe: bad options are one-line errors with status 2; a bad image is 
   CHECK(bad.status == 1);
   CHECK_THAT(bad.err, Contains("broken.jpg"));
   CHECK_THAT(bad.out, Contains("on 4 images"));
+}
+
+TEST_CASE("probe: a model that gives non-finite logits is a one-line error, no table", "[cli][probe]") {
+  const fs::path dir = four_photos("probe_nan");
+  const fs::path broken = dir.parent_path() / "probe_nan_vit.safetensors";
+  copy_with_value(data_path("vit/tokens197.safetensors"), "head.bias", NAN, broken);
+  const RunResult run = run_vitscope("probe position " + quote(dir.string()) + " --model " + quote(broken.string()) +
+                                     " --layers 1");  // the test ViT has 2 blocks
+  INFO(run.out << run.err);
+  CHECK(run.status == 2);
+  CHECK(std::count(run.err.begin(), run.err.end(), '\n') == 1);
+  CHECK_THAT(run.err, Contains("gave a non-finite logit"));
+  CHECK_THAT(run.out, !Contains("KL"));
 }

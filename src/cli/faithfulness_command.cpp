@@ -54,8 +54,15 @@ void report_failure(const std::string& input, const std::string& problem, const 
 
 int run_faithfulness(const FaithfulnessOptions& options) {
   const std::vector<ExplanationMethod> methods = parse_explanation_methods(options.methods, "--methods");
-  for (const std::string& file : {options.json, options.plot})
-    if (!file.empty() && fs::is_directory(file)) throw ConfigError(file + ": is a folder, not a file");
+  // Files written after all the scoring: what would stop them is refused before it.
+  for (const std::string& file : {options.json, options.plot}) {
+    if (file.empty()) continue;
+    if (fs::is_directory(file)) throw ConfigError(file + ": is a folder, not a file");
+    const fs::path folder = fs::path(file).has_parent_path() ? fs::path(file).parent_path() : fs::path(".");
+    std::error_code ec;
+    if (!fs::is_directory(folder, ec))
+      throw ConfigError(file + ": " + folder.string() + (fs::exists(folder, ec) ? " is not a folder" : " does not exist"));
+  }
   ModelOptions vit_options, cnn_options;
   vit_options.model = options.vit;
   cnn_options.model = options.cnn;

@@ -77,6 +77,21 @@ TEST_CASE("faithfulness: a model without attention as --vit, and unknown methods
   const RunResult unknown = run_vitscope("faithfulness " + model_args() + " --methods rollout,lrp " + photo);
   CHECK(unknown.status == 2);
   CHECK_THAT(unknown.err, Contains("unknown map method 'lrp'"));
+  // --json and --plot are written after all the scoring: a place they cannot go is refused first.
+  const fs::path dir = fresh_dir("faithfulness_outputs");
+  std::ofstream(dir / "file.txt") << "a file";
+  for (const std::string option : {"--json", "--plot"}) {
+    const RunResult below_file = run_vitscope("faithfulness " + model_args() + " " + option + " " +
+                                              quote((dir / "file.txt" / "out").string()) + " " + photo);
+    INFO(option << ": " << below_file.err);
+    CHECK(below_file.status == 2);
+    CHECK(below_file.out.empty());
+    CHECK_THAT(below_file.err, Contains("file.txt is not a folder"));
+    const RunResult missing = run_vitscope("faithfulness " + model_args() + " " + option + " " +
+                                           quote((dir / "missing" / "out").string()) + " " + photo);
+    CHECK(missing.status == 2);
+    CHECK_THAT(missing.err, Contains("does not exist"));
+  }
 }
 
 TEST_CASE("faithfulness: a model whose output is not finite gives each image an error row naming it",

@@ -78,8 +78,9 @@ void run_tile(const GemmProblem& g, int i0, int mc, int j0, int nc, Scratch& scr
       pack_a(a_to_pack, g.lda, mc - first_packed_row, kc, a_packed_at);
     }
 
-    // One micro-tile: A panel ip against B panel jp over this K block; prefetch_bp is a slice of
-    // the next B micro-panel to ask for (null: none), next_i/next_j the micro-tile computed next.
+    // One micro-tile: A panel ip against B panel jp over this K block; next_bp (next_bytes long,
+    // null: none) is the B micro-panel to ask for a slice of, (next_ip, next_jp) the micro-tile
+    // computed next, whose output lines are prefetched.
     auto micro_tile = [&](int ip, int jp, const float* next_bp, std::size_t next_bytes, int next_ip,
                           int next_jp) {
       const int j = j0 + jp * kNR;

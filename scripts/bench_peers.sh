@@ -33,8 +33,10 @@
 #      per output channel as quantize_dynamic(per_channel=True); --per-tensor in the script for its
 #      default) -> Cast -> Mul by activation scale x weight scale, the bias Add unchanged; ONNX Runtime
 #      fuses each into a DynamicQuantizeMatMul. Attention's q·kᵀ and p·v, the patch-embedding Conv and
-#      the head (a Gemm) stay fp32, the same layers `vitscope --precision int8` keeps out of int8
-#      (except attention, which vitscope computes in bf16 under int8). The CNNs get no int8 graph:
+#      the head (a Gemm) stay fp32 (attention is bf16 under `vitscope --precision int8`, which also
+#      quantizes the patch embedding and the head; the script's --quantize-conv, a ConvInteger as
+#      quantize_dynamic's default makes it, was measured slower in ONNX Runtime and less accurate, so
+#      ORT int8 is timed without it: see the script's header). The CNNs get no int8 graph:
 #      vitscope's CNNs run in fp32 only (--precision bf16 or int8 on a CNN is an error), so there is
 #      nothing to set an int8 graph against.
 #   3. checks, before any timing, that the engines compute the same function

@@ -230,10 +230,11 @@ def main():
     ]
     if any(INT8_ENGINE in results or ORT_INT8_ENGINE in results for results in table.values()):
         lines.append(
-            "int8: vitscope --precision int8 (qkv, proj, fc1, fc2 in int8 with int32 sums: weights per output channel, "
-            "activations per token, symmetric; attention's products in bf16; patch embedding and head fp32). "
+            "int8: vitscope --precision int8 (every linear layer in int8 with int32 sums: qkv, proj, fc1, fc2, the "
+            "patch embedding and the head; weights per output channel, activations per token, symmetric; "
+            "attention's products in bf16). "
             "ORT int8: ONNX Runtime on the graph scripts/bench/quantize_onnx_dynamic.py writes as quantize_dynamic "
-            "would (the same four layers: weights int8 symmetric " + ort_int8_granularity(args.results, models)
+            "would (qkv, proj, fc1, fc2: weights int8 symmetric " + ort_int8_granularity(args.results, models)
             + ", activations uint8 per tensor quantized at run time, fused by ONNX Runtime into DynamicQuantizeMatMul; "
             "attention, patch embedding and head fp32). Ratios int8/ORT: vitscope int8's time over ONNX Runtime's; "
             "< 1: vitscope is faster.")

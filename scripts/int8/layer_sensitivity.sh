@@ -50,8 +50,8 @@ run() {  # run <name> <keep-fp32 list>
 echo "| int8 layers | top-1 agreement with fp32 | mean KL nats [95% CI] | worst logit difference | top-1 accuracy |"
 echo "|---|---:|---|---:|---:|"
 run "none (only attention's q·kᵀ and p·v, in bf16 under int8)" "$(keep_fp32_except)"
-run "all (patch embedding and head too)" none
-run "all but patch embedding and head (default)" "patch_embed,head"
+run "all, the patch embedding and head too (default)" none
+run "all but the patch embedding and head" "patch_embed,head"
 for kind in attn.qkv attn.proj mlp.fc1 mlp.fc2 patch_embed head; do
   run "$kind of every block" "$(keep_fp32_except "$kind")"
 done

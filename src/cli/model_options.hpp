@@ -20,7 +20,7 @@ struct ModelOptions {
   int heads = 0;       // overrides the manifest (for bare .safetensors files)
   std::string labels;  // overrides the manifest's label file
   std::string precision = "fp32";
-  std::vector<std::string> keep_fp32 = ModelSpec().keep_fp32;  // --keep-fp32, for int8
+  std::vector<std::string> keep_fp32 = {"none"};  // --keep-fp32, for int8
 };
 
 void add_model_options(CLI::App& command, ModelOptions& options);

@@ -101,9 +101,9 @@ void write_window_plot(const WindowProbe& probe, bool labelled, const std::strin
       layer_counts.push_back(row.layers);
   for (std::size_t i = 0; i < layer_counts.size(); ++i) {
     render::PlotSeries agreement{"agreement, window in " + layers_text(layer_counts[i]) + " blocks", {}, {},
-                                 curve_colour(i), render::PlotSeries::Style::LineDots};
+                                 curve_colour(i), render::PlotSeries::Style::LineDots, {}, {}};
     render::PlotSeries accuracy{"top-1 accuracy, window in " + layers_text(layer_counts[i]) + " blocks", {}, {},
-                                curve_colour(i), render::PlotSeries::Style::Dots};
+                                curve_colour(i), render::PlotSeries::Style::Dots, {}, {}};
     for (const WindowProbeRow& row : probe.rows) {
       if (row.layers != layer_counts[i]) continue;
       agreement.x.push_back(row.window);

@@ -23,9 +23,12 @@ TEST_CASE("--precision int8: the portable fallback gives the same results; --kee
   CHECK(int8.out == portable.out);  // integer sums are exact: bit for bit
   CHECK_THAT(portable.err, Contains("no AVX512-VNNI: int8 runs on portable integer code (same results, slower)"));
   CHECK(int8.out != fp32.out);
-  const RunResult all = run_vitscope("classify --format csv --precision int8 --keep-fp32 none" + model + photos);
-  REQUIRE(all.status == 0);
-  CHECK(all.out != int8.out);  // the patch embedding and head in int8 too
+  const RunResult none_kept = run_vitscope("classify --format csv --precision int8 --keep-fp32 none" + model + photos);
+  REQUIRE(none_kept.status == 0);
+  CHECK(none_kept.out == int8.out);  // the default: every linear layer in int8
+  const RunResult kept = run_vitscope("classify --format csv --precision int8 --keep-fp32 patch_embed,head" + model + photos);
+  REQUIRE(kept.status == 0);
+  CHECK(kept.out != int8.out);  // the patch embedding and head in fp32
 
   const RunResult typo = run_vitscope("classify --precision int8 --keep-fp32 mlp.fc3" + model + photos);
   CHECK(typo.status == 2);
@@ -43,8 +46,8 @@ TEST_CASE("--precision int8: batch records the layer choice; validate --against 
   make_photo_folder(dir / "photos", 6, 0);
   const fs::path out = dir / "r.csv";
   REQUIRE(run_vitscope(batch_args(tiny_model(), dir / "photos", out, "--quiet --precision int8")).status == 0);
-  CHECK_THAT(read_file(out.string() + ".settings.json"), Contains("int8 (fp32: patch_embed,head)"));
-  const RunResult other = run_vitscope(batch_args(tiny_model(), dir / "photos", out, "--resume --precision int8 --keep-fp32 none"));
+  CHECK_THAT(read_file(out.string() + ".settings.json"), Contains("int8 (fp32: none)"));
+  const RunResult other = run_vitscope(batch_args(tiny_model(), dir / "photos", out, "--resume --precision int8 --keep-fp32 patch_embed,head"));
   CHECK(other.status == 2);
   CHECK_THAT(other.err, Contains("written with other settings"));
 

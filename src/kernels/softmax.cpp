@@ -33,14 +33,14 @@ void softmax_row(float* x, int cols) {
   const Batch vmax_all(max);
   Batch vsum(0.0f);
   for (int j = 0; j < body; j += kLanes) {
-    const Batch e = xsimd::exp(xsimd::load_unaligned(x + j) - vmax_all);
+    const Batch e = simd::exp(xsimd::load_unaligned(x + j) - vmax_all);
     e.store_unaligned(x + j);
     vsum += e;
   }
   alignas(simd::kAlignment) float tail[kLanes];
   if (body < cols) {
     std::fill(std::copy(x + body, x + cols, tail), tail + kLanes, kMinusInf);
-    const Batch e = xsimd::exp(xsimd::load_aligned(tail) - vmax_all);
+    const Batch e = simd::exp(xsimd::load_aligned(tail) - vmax_all);
     e.store_aligned(tail);
     vsum += e;
   }

@@ -1,7 +1,9 @@
 // Accuracy of the vector functions the kernels rely on (erf for GELU, exp for softmax), measured
 // against the double-precision std:: functions.
 #include <cmath>
+#include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -62,13 +64,38 @@ TEST_CASE("erf_rational is within 3.6e-7 of erf on [-10, 10], and exactly ±1 be
   CHECK(saturated);
 }
 
-TEST_CASE("xsimd::exp is within 2 ulp of exp on [-88, 0]", "[simd_math]") {
-  // Softmax only takes exp of x - max <= 0.
+TEST_CASE("simd::exp is within 2 ulp of exp on [-87, 88]; 0, inf and NaN where they belong", "[simd_math]") {
+  // Softmax takes exp of x - max <= 0; the positive side is checked too, the function being general.
   const UlpError e = measure(
-      -87.0f, 0.0f, 2000001, [](const Batch& v) { return xsimd::exp(v); },
+      -87.0f, 88.0f, 4000001, [](const Batch& v) { return simd::exp(v); },
       [](double v) { return std::exp(v); });
   INFO("worst " << e.worst << " ulp at x=" << e.at << " (" << kLanes << " lanes)");
   CHECK(e.worst <= 2);
+  // Exactly representable inputs around the integers n of x = n·ln 2 + r, where the reduction is
+  // most exposed.
+  const UlpError near_zero = measure(
+      -1.0f, 1.0f, 200001, [](const Batch& v) { return simd::exp(v); }, [](double v) { return std::exp(v); });
+  INFO("near 0: worst " << near_zero.worst << " ulp at x=" << near_zero.at);
+  CHECK(near_zero.worst <= 1);
+
+  const float inf = std::numeric_limits<float>::infinity();
+  const std::vector<float> special = {-inf, -1e30f, -200.0f, -104.0f, -103.0f, -90.0f, 0.0f, 89.0f, 1e30f, inf,
+                                      std::numeric_limits<float>::quiet_NaN()};
+  std::vector<float> x(static_cast<std::size_t>((special.size() + kLanes - 1) / kLanes * kLanes), 0.0f);
+  std::copy(special.begin(), special.end(), x.begin());
+  std::vector<float> y(x.size());
+  for (std::size_t i = 0; i < x.size(); i += kLanes) simd::exp(xsimd::load_unaligned(&x[i])).store_unaligned(&y[i]);
+  CHECK(y[0] == 0.0f);   // −∞: the −∞ padding of softmax's tails must add nothing
+  CHECK(y[1] == 0.0f);
+  CHECK(y[2] == 0.0f);
+  CHECK(y[3] == 0.0f);   // e^−104 is below half the smallest denormal
+  CHECK(y[4] > 0.0f);    // e^−103 ≈ 1.4e−45, the smallest denormal
+  CHECK(y[5] == Approx(std::exp(-90.0)).epsilon(1e-3));  // a denormal, a few digits
+  CHECK(y[6] == 1.0f);
+  CHECK(y[7] == inf);    // e^89 overflows
+  CHECK(y[8] == inf);
+  CHECK(y[9] == inf);
+  CHECK(std::isnan(y[10]));
 }
 
 }  // namespace

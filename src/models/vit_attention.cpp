@@ -262,13 +262,14 @@ void run_attention(const AttentionShape& g, const AttentionVariant& variant,
                    const kernels::ActivationProducts& products, const float* qkv, float* attended,
                    float* recorded, ThreadPool* pool) {
   const int B = g.images, T = g.tokens, D = g.width, heads = g.heads, hd = D / heads;
+  const int Q = g.queries;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   const int pairs = B * heads;
-  const TaskSplit split = split_rows(pairs, T, pool ? pool->size() : 1);
+  const TaskSplit split = split_rows(pairs, Q, pool ? pool->size() : 1);
   const bool any_variant = variant.any();
   auto attend = [&](int task) {
     const int pair = task / split.blocks, row0 = (task % split.blocks) * split.block_rows;
-    const int rows = std::min(split.block_rows, T - row0);
+    const int rows = std::min(split.block_rows, Q - row0);
     if (rows <= 0) return;
     const int b = pair / heads, h = pair % heads;
     const float* qkv_b = qkv + static_cast<std::size_t>(b) * T * 3 * D + h * hd;

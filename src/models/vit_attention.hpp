@@ -15,6 +15,7 @@ struct AttentionShape {
   int width = 0, heads = 0;    // D, heads (head dim D / heads)
   int prefix = 0;              // class / distillation tokens before the patches
   int grid_h = 0, grid_w = 0;  // patch grid: token prefix + r·grid_w + c is patch (r, c)
+  int queries = 0;             // the query rows computed: tokens [0, queries) of each image
 };
 
 // What differs from softmax attention over every token in this block.
@@ -28,7 +29,8 @@ struct AttentionVariant {
   bool any() const { return window > 0 || mask || relu || head_off || kernels; }
 };
 
-// attended[b·T + t, h·hd .. (h+1)·hd) ← Σ_j w[b, h, t, j] · v[b, j, h], the weights w from
+// attended[b·T + t, h·hd .. (h+1)·hd) ← Σ_j w[b, h, t, j] · v[b, j, h] for t < shape.queries
+// (rows t ≥ queries are not written), the weights w from
 //   s = q·kᵀ/√hd over qkv[B·T, 3·D] (rows q | k | v, each split into heads), normalised over the
 // visible keys. recorded (null: not kept) receives w as [B·heads, T, T], zero for invisible keys.
 void run_attention(const AttentionShape& shape, const AttentionVariant& variant,

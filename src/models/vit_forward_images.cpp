@@ -55,6 +55,52 @@ vit_detail::AttentionVariant block_variant(const VitModel::Pass& pass, int index
   return v;
 }
 
+// The last block for the prefix tokens alone (see forward_images): layernorm and q, k, v for
+// every token; attention, proj and the MLP for the prefix rows, which lie T·D floats apart from
+// one image to the next (the MLP's hidden rows are kept compact, [B, hidden], per prefix token).
+void last_block_prefix_rows(const VitConfig& c, const VitModel::Pass& pass, const VitBlockWeights& block, int index,
+                            int B, ThreadPool* pool, StageProfile* profile, VitWorkspace& ws) {
+  const int T = pass.tokens, D = c.width, heads = c.heads, prefix = c.prefix_tokens, rows = B * T;
+  const int ld_image = T * D;
+  {
+    ScopedStage stage(profile, "layernorm");
+    kernels::layernorm(ws.x.data(), D, ws.normed.data(), D, rows, D, block.norm1.gamma.data(),
+                       block.norm1.beta.data(), c.layernorm_eps, pool);
+  }
+  {
+    ScopedStage stage(profile, "qkv");
+    block.qkv.apply(ws.normed.data(), D, rows, ws.qkv.data(), 3 * D, false, false, pool);
+  }
+  {
+    ScopedStage stage(profile, "attention");
+    const vit_detail::AttentionShape shape{B, T, D, heads, prefix, pass.grid_h, pass.grid_w, prefix};
+    vit_detail::run_attention(shape, block_variant(pass, index, heads),
+                              kernels::activation_products(c.precision), ws.qkv.data(), ws.attended.data(),
+                              nullptr, pool);
+  }
+  for (int p = 0; p < prefix; ++p) {
+    float* x = ws.x.data() + static_cast<std::size_t>(p) * D;
+    {
+      ScopedStage stage(profile, "proj");
+      block.proj.apply(ws.attended.data() + static_cast<std::size_t>(p) * D, ld_image, B, x, ld_image, false,
+                       true, pool);
+    }
+    {
+      ScopedStage stage(profile, "layernorm");
+      kernels::layernorm(x, ld_image, ws.normed.data(), D, B, D, block.norm2.gamma.data(),
+                         block.norm2.beta.data(), c.layernorm_eps, pool);
+    }
+    {
+      ScopedStage stage(profile, "fc1+gelu");
+      block.fc1.apply(ws.normed.data(), D, B, ws.hidden.data(), c.mlp_hidden, true, false, pool);
+    }
+    {
+      ScopedStage stage(profile, "fc2");
+      block.fc2.apply(ws.hidden.data(), c.mlp_hidden, B, x, ld_image, false, true, pool);
+    }
+  }
+}
+
 }  // namespace
 
 void VitModel::forward_images(const Pass& pass, const float* images, int B, ThreadPool* pool,
@@ -94,9 +140,19 @@ void VitModel::forward_images(const Pass& pass, const float* images, int B, Thre
   if (record_attention) ws.scores.resize(static_cast<std::size_t>(B) * heads * T * T);
   const int rows = B * T;
   const kernels::ActivationProducts& products = kernels::activation_products(c.precision);
-  const vit_detail::AttentionShape shape{B, T, D, heads, prefix, pass.grid_h, pass.grid_w};
+  const vit_detail::AttentionShape shape{B, T, D, heads, prefix, pass.grid_h, pass.grid_w, T};
+  // The classifier reads only the prefix tokens (class, distillation) of the last block's output,
+  // and after its attention every token's row is computed on its own: there, only the prefix rows
+  // go on past q, k, v (which every token's keys and values need). The same rows get the same
+  // arithmetic as in the full pass. Recorded tokens and maps, and mean pooling, need every row.
+  const bool prefix_rows_last = !record_tokens && !record_attention &&
+                                (c.pooling == VitPooling::ClassToken || c.pooling == VitPooling::Distilled);
   for (std::size_t index = 0; index < w.blocks.size(); ++index) {
     const VitBlockWeights& block = w.blocks[index];
+    if (prefix_rows_last && index + 1 == w.blocks.size()) {
+      last_block_prefix_rows(c, pass, block, static_cast<int>(index), B, pool, profile, ws);
+      break;
+    }
     // x += proj(attention(norm1(x)))
     {
       ScopedStage stage(profile, "layernorm");

@@ -69,10 +69,15 @@ TEST_CASE("ViT logits and attention match PyTorch on every golden case", "[model
 
 TEST_CASE("A batch gives each image exactly the logits it gets alone", "[models][vit]") {
   // 5 images on 2 threads: 4 run side by side, one per thread, the fifth through the layers on both
-  // threads; with attention maps all 5 run together. All three ways must agree bit for bit.
-  GoldenCase c = open_case("square");
+  // threads; with attention maps all 5 run together, and every token's row goes through the last
+  // block (without, only the class and distillation rows do). All ways must agree bit for bit, at
+  // every precision.
+  const std::string name = GENERATE(as<std::string>{}, "square", "distilled");
+  const Precision precision = GENERATE(Precision::Fp32, Precision::Bf16, Precision::Int8);
+  GoldenCase c = open_case(name);
+  c.spec.precision = precision;
   const int threads = GENERATE(1, 2);
-  CAPTURE(threads);
+  CAPTURE(name, precision_name(precision), threads);
   ThreadPool pool(threads);
   auto model = VitModel::load(c.weights, c.spec, &pool);
   const xt::xtensor<float, 4> pair = input_of(c);

@@ -71,8 +71,8 @@
 #   5. prints a Markdown table (scripts/bench/summarize.py): median ms per image of each engine, the
 #      ratios vitscope/ORT (and the range of its per-round ratios), vitscope/PyTorch and
 #      vitscope/PyTorch as installed, vitscope's GFLOP/s, vitscope with --precision bf16 (bf16
-#      products, fp32 accumulation) against ONNX Runtime fp32, and vitscope with --precision int8 (qkv,
-#      proj, fc1, fc2 in int8: weights per output channel, activations per token) against ONNX Runtime
+#      products, fp32 accumulation) against ONNX Runtime fp32, and vitscope with --precision int8 (every
+#      linear layer in int8: weights per output channel, activations per token) against ONNX Runtime
 #      fp32 and against ONNX Runtime int8 (the graph of step 2); "—" where a column does not apply
 #      (the CNNs' bf16 and int8 columns).
 # Raw JSON of every check and measurement, the table and the load averages go to

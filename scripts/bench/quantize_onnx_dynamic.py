@@ -157,6 +157,8 @@ class Quantizer:
         scaled = f"{base}_quant_scaled" if has_bias else node.output[0]
         nodes.append(helper.make_node("Mul", [cast_out, scales], [scaled], name=f"{base}_quant_output_scale_mul"))
         if has_bias:
+            if node.input[2] not in self.initializers:
+                raise SystemExit(f"quantize_onnx_dynamic: {node.name}: a Conv bias that is not a constant is not handled")
             bias = numpy_helper.to_array(self.initializers[node.input[2]]).astype(np.float32)
             b = self.add_initializer(bias.reshape(-1, 1, 1), f"{node.input[2]}_reshaped")
             nodes.append(helper.make_node("Add", [scaled, b], [node.output[0]], name=f"{base}_bias"))

@@ -118,7 +118,7 @@ def check_lines(folder, models):
         text = f"- {model} int8: passed — ONNX Runtime int8 vs ONNX Runtime fp32"
         quantization = check.get("quantization")
         if quantization:
-            text += f" ({quantization['quantized_nodes']} MatMuls in int8, weights {quantization['granularity']})"
+            text += f" ({quantization['quantized_nodes']} MatMul/Conv nodes in int8, weights {quantization['granularity']})"
         if "top1_agreement" in check:
             text += (f" on {check['images']} photos of {check['image_source']}: top-1 agreement "
                      f"{check['top1_agreeing_images']}/{check['images']}, mean KL(fp32 || int8) "

@@ -76,30 +76,43 @@ int run_validate(const ValidateOptions& options) {
   }
   const int classes = loaded.model->num_classes();
   const ImageLoadOptions load = image_load_options(options.image_read, {loaded.model->spec().preprocess});
-  // With --against, each image's logits are kept (classes floats an image) for the comparison.
+  // With --against, each image's logits are kept (classes floats an image) for the comparison, and
+  // the same model at the other precision classifies the same decoded images in the same pass.
   std::vector<std::vector<float>> kept(options.against.empty() ? 0 : paths.size());
-  run_in_batches(*loaded.model, loaded.session, paths, load, [&](std::size_t i, const std::string& error, const float* logits) {
-    if (!error.empty()) {
-      std::cerr << "vitscope: error: " << error << '\n';
-      ++counts.failed;
-      return;
-    }
-    counts.add(images[i].class_index, ranked(logits, classes));
-    if (!kept.empty()) kept[i].assign(logits, logits + classes);
-  });
   PrecisionAgreement agreement;
   ValidationCounts reference_counts;
-  if (!options.against.empty()) {
+  int reference_failed = 0;  // images the first precision classified and the other did not
+  std::vector<ModelRun> runs;
+  runs.push_back({loaded.model.get(), &loaded.session,
+                  [&](std::size_t i, const std::string& error, const float* logits) {
+                    if (!error.empty()) {
+                      std::cerr << "vitscope: error: " << error << '\n';
+                      ++counts.failed;
+                      return;
+                    }
+                    counts.add(images[i].class_index, ranked(logits, classes));
+                    if (!kept.empty()) kept[i].assign(logits, logits + classes);
+                  }});
+  auto run_all = [&] { run_in_batches(runs, paths, load); };
+  if (options.against.empty()) {
+    run_all();
+  } else {
     ModelOptions reference_options = options.model;
     reference_options.precision = options.against;
     reference_options.keep_fp32 = ModelOptions().keep_fp32;
     LoadedModel reference = load_model(reference_options);
-    run_in_batches(*reference.model, reference.session, paths, load,
-                   [&](std::size_t i, const std::string& error, const float* logits) {
-                     if (!error.empty() || kept[i].empty()) return;  // reported above
-                     reference_counts.add(images[i].class_index, ranked(logits, classes));
-                     agreement.add(kept[i].data(), logits, classes);
-                   });
+    runs.push_back({reference.model.get(), &reference.session,
+                    [&](std::size_t i, const std::string& error, const float* logits) {
+                      if (kept[i].empty()) return;  // unreadable, or failed at the first precision: reported
+                      if (!error.empty()) {
+                        std::cerr << "vitscope: error: " << error << " (at " << options.against << ")\n";
+                        ++reference_failed;
+                        return;
+                      }
+                      reference_counts.add(images[i].class_index, ranked(logits, classes));
+                      agreement.add(kept[i].data(), logits, classes);
+                    }});
+    run_all();
   }
 
   char line[512];
@@ -111,8 +124,9 @@ int run_validate(const ValidateOptions& options) {
                 options.image_read.exif.c_str());
   std::cout << line;
   if (!options.against.empty()) {
-    std::snprintf(line, sizeof line, "at %s: top-1 accuracy %.2f%%, top-5 accuracy %.2f%%\n", options.against.c_str(),
-                  100 * reference_counts.top1_accuracy(), 100 * reference_counts.top5_accuracy());
+    std::snprintf(line, sizeof line, "at %s: top-1 accuracy %.2f%%, top-5 accuracy %.2f%% (%d images; %d failed)\n",
+                  options.against.c_str(), 100 * reference_counts.top1_accuracy(),
+                  100 * reference_counts.top5_accuracy(), reference_counts.images, reference_failed);
     std::cout << line << agreement.summary(options.model.precision, options.against);
   }
   nlohmann::json per_class = nlohmann::json::array();
@@ -140,13 +154,14 @@ int run_validate(const ValidateOptions& options) {
       report["precision"] = options.model.precision;
       report["against"] = agreement.to_json(options.against);
       report["against"]["top1_accuracy"] = reference_counts.top1_accuracy();
+      report["against"]["failed"] = reference_failed;
       report["against"]["top5_accuracy"] = reference_counts.top5_accuracy();
     }
     std::ofstream out(options.json_path);
     out << report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
     if (!out) throw ConfigError(options.json_path + ": cannot write");
   }
-  return counts.failed > 0 ? kExitSomeInputsFailed : kExitOk;
+  return counts.failed > 0 || reference_failed > 0 ? kExitSomeInputsFailed : kExitOk;
 }
 
 }  // namespace

@@ -46,8 +46,9 @@ inline float reduce_max(const Batch& v) {
 #endif
 }
 
-// e^x, within 2 ulp of the exact value where that is a normal float (x ≥ −87.3; below it the
-// denormals, then 0 from −103.9 on and for −∞), +∞ from 88.8 on, NaN for NaN. With AVX-512:
+// e^x, within 2 ulp of the exact value where that is a normal float (x ≥ −87.3), 0 for −∞ and far
+// below, +∞ far above, NaN for NaN. With AVX-512 the denormals in between are kept (0 from −103.9
+// on, +∞ from 88.8 on); xsimd::exp, elsewhere, flushes from −88.4 and overflows from 88.4. With AVX-512:
 // x = n·ln 2 + r, |r| ≤ ln 2 / 2, e^r by a degree-7 Taylor polynomial (its error, r⁸/8!, is below
 // 2⁻²⁶ there) and 2ⁿ applied by vscalefps: 14 instructions, against about 20 for xsimd::exp's
 // range checks and exponent assembly. Elsewhere xsimd::exp.

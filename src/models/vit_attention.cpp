@@ -265,7 +265,7 @@ void run_attention(const AttentionShape& g, const AttentionVariant& variant,
                    const kernels::ActivationProducts& products, const float* qkv, float* attended,
                    float* recorded, ThreadPool* pool) {
   const int B = g.images, T = g.tokens, D = g.width, heads = g.heads, hd = D / heads;
-  const int Q = g.queries;
+  const int Q = g.queries > 0 ? std::min(g.queries, T) : T;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   const int pairs = B * heads;
   const TaskSplit split = split_rows(pairs, Q, pool ? pool->size() : 1);

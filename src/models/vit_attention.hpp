@@ -15,7 +15,7 @@ struct AttentionShape {
   int width = 0, heads = 0;    // D, heads (head dim D / heads)
   int prefix = 0;              // class / distillation tokens before the patches
   int grid_h = 0, grid_w = 0;  // patch grid: token prefix + r·grid_w + c is patch (r, c)
-  int queries = 0;             // the query rows computed: tokens [0, queries) of each image
+  int queries = 0;             // the query rows computed: tokens [0, queries) of each image (0: all)
 };
 
 // What differs from softmax attention over every token in this block.

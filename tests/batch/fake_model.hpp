@@ -24,10 +24,10 @@ namespace vitscope::testing {
 class FakeClassifier final : public ImageClassifier {
  public:
   static constexpr int kClasses = 4;
-  explicit FakeClassifier(int fail_on_call = -1) : fail_on_call_(fail_on_call) {
+  explicit FakeClassifier(int fail_on_call = -1, int input_size = 32) : fail_on_call_(fail_on_call) {
     spec_.name = "fake";
     spec_.architecture = "fake";
-    spec_.preprocess.input_height = spec_.preprocess.input_width = 32;
+    spec_.preprocess.input_height = spec_.preprocess.input_width = input_size;
   }
   const ModelSpec& spec() const override { return spec_; }
   int num_classes() const override { return kClasses; }

@@ -7,6 +7,8 @@
 
 #include "batch/fake_model.hpp"
 #include "vitscope/batch/prepare.hpp"
+#include "vitscope/batch/runner.hpp"
+#include "vitscope/core/error.hpp"
 #include "vitscope/core/thread_pool.hpp"
 
 using namespace vitscope;
@@ -146,4 +148,57 @@ TEST_CASE("A sink that cannot append stops the run and its error is rethrown", "
   const batch::PipelineStats stats = run_failing(model, sink, folder, "fake disk full");
   CHECK(sink.lines().size() == 4);  // the first batch only
   CHECK(stats.ok == 4);
+}
+
+TEST_CASE("run_in_batches over two models: both classify every image, in input order, errors to both",
+          "[batch][runner]") {
+  ImageFolder folder("runner_two", 7, {3});
+  ThreadPool pool(2);
+  Session first_session(&pool), second_session(&pool);
+  FakeClassifier first, second;
+  struct Result {
+    std::size_t index;
+    std::string error;
+    float logit0;
+  };
+  std::vector<Result> first_results, second_results, alone_results;
+  auto keep = [](std::vector<Result>& into) {
+    return [&into](std::size_t i, const std::string& error, const float* logits) {
+      into.push_back({i, error, logits ? logits[0] : -1.0f});
+    };
+  };
+  batch::run_in_batches({{&first, &first_session, keep(first_results)}, {&second, &second_session, keep(second_results)}},
+                        folder.paths, {});
+  CHECK(first.batch_sizes() == second.batch_sizes());  // the same decoded batches
+  FakeClassifier alone;
+  batch::run_in_batches(alone, first_session, folder.paths, {}, keep(alone_results));
+  REQUIRE(first_results.size() == 7);
+  REQUIRE(second_results.size() == 7);
+  REQUIRE(alone_results.size() == 7);
+  for (std::size_t i = 0; i < 7; ++i) {
+    CAPTURE(i);
+    CHECK(first_results[i].index == i);
+    CHECK(second_results[i].index == i);
+    CHECK(first_results[i].error == alone_results[i].error);
+    CHECK(second_results[i].error == alone_results[i].error);
+    CHECK(first_results[i].logit0 == alone_results[i].logit0);
+    CHECK(second_results[i].logit0 == alone_results[i].logit0);
+    // Each row is its own image's: the fake model's logits of that image preprocessed alone.
+    const batch::PreparedImage prepared = batch::prepare_image(folder.paths[i], {}, first.spec().preprocess);
+    if (prepared.error.empty()) {
+      xt::xtensor<float, 4> one = xt::xtensor<float, 4>::from_shape({1, 3, 32, 32});
+      std::copy(prepared.tensor.begin(), prepared.tensor.end(), one.begin());
+      CHECK(second_results[i].logit0 == FakeClassifier::expected_logits(one)(0, 0));
+    } else {
+      CHECK_FALSE(second_results[i].error.empty());
+    }
+  }
+  CHECK_THAT(first_results[3].error, Contains(folder.paths[3]));
+  CHECK(first_results[0].error.empty());
+
+  FakeClassifier other_size(-1, 48);
+  std::vector<Result> ignored;
+  CHECK_THROWS_AS(batch::run_in_batches({{&first, &first_session, keep(ignored)}, {&other_size, &second_session, keep(ignored)}},
+                                        folder.paths, {}),
+                  ConfigError);
 }

@@ -25,4 +25,18 @@ void run_in_batches(const ImageClassifier& model, Session& session,
                     const std::vector<std::string>& inputs, const ImageLoadOptions& load_options,
                     const ResultCallback& on_result);
 
+// One model of a run over several (its session, and its results).
+struct ModelRun {
+  const ImageClassifier* model = nullptr;
+  Session* session = nullptr;
+  ResultCallback on_result;
+};
+
+// The same for several models with the same preprocessing (one model at two precisions): each
+// image is decoded and preprocessed once, on the first model's threads, then classified by every
+// model in turn; each model's results come back in input order. ConfigError when the models'
+// preprocessing differs.
+void run_in_batches(const std::vector<ModelRun>& runs, const std::vector<std::string>& inputs,
+                    const ImageLoadOptions& load_options);
+
 }  // namespace vitscope::batch

@@ -72,7 +72,8 @@ TEST_CASE("--decode draft picks Pillow's scale and decodes Pillow's pixels", "[p
     const RgbImage decoded = load_image(fixture(name), draft_options(ExifMode::Ignore));
     REQUIRE(decoded.shape()[1] == draft_size[0].get<std::size_t>());
     REQUIRE(decoded.shape()[0] == draft_size[1].get<std::size_t>());
-    const auto expected = draft_golden().load_u8("decoded." + name, {decoded.shape()[0], decoded.shape()[1], 3});
+    const auto expected = draft_golden().load_u8("decoded." + name, {static_cast<std::int64_t>(decoded.shape()[0]),
+                                                                      static_cast<std::int64_t>(decoded.shape()[1]), 3});
     std::size_t differing = 0;
     for (std::size_t i = 0; i < decoded.size(); ++i) differing += decoded.data()[i] != expected.data()[i];
     CHECK(differing == 0);

@@ -73,8 +73,8 @@ TEST_CASE("nice ticks cover the range with a 1-2-5 step", "[render]") {
 }
 
 TEST_CASE("plots draw every series in its colour", "[render]") {
-  render::PlotSeries rising{"rising", {0, 1, 2, 3}, {0, 10, 20, 30}, cv::Scalar(200, 0, 0), render::PlotSeries::Style::LineDots};
-  render::PlotSeries dots{"dots", {0.5, 1.5}, {25, 5}, cv::Scalar(0, 0, 200), render::PlotSeries::Style::Dots};
+  render::PlotSeries rising{"rising", {0, 1, 2, 3}, {0, 10, 20, 30}, cv::Scalar(200, 0, 0), render::PlotSeries::Style::LineDots, {}, {}};
+  render::PlotSeries dots{"dots", {0.5, 1.5}, {25, 5}, cv::Scalar(0, 0, 200), render::PlotSeries::Style::Dots, {}, {}};
   const cv::Mat img = render::plot({rising, dots}, {"title", "x", "y", {640, 480}});
   CHECK(img.size() == cv::Size(640, 480));
   auto count_colour = [&](cv::Vec3b colour) {

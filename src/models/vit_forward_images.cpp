@@ -55,13 +55,13 @@ vit_detail::AttentionVariant block_variant(const VitModel::Pass& pass, int index
   return v;
 }
 
-// The last block for the prefix tokens alone (see forward_images): layernorm and q, k, v for
-// every token; attention, proj and the MLP for the prefix rows, which lie T·D floats apart from
-// one image to the next (the MLP's hidden rows are kept compact, [B, hidden], per prefix token).
-void last_block_prefix_rows(const VitConfig& c, const VitModel::Pass& pass, const VitBlockWeights& block, int index,
-                            int B, ThreadPool* pool, StageProfile* profile, VitWorkspace& ws) {
-  const int T = pass.tokens, D = c.width, heads = c.heads, prefix = c.prefix_tokens, rows = B * T;
-  const int ld_image = T * D;
+// ws.attended ← attention(norm1(x)) of block `index` for the query rows of shape (recorded: the
+// weights as run_attention keeps them, or null); layernorm and q, k, v over every token, each
+// token being a key and a value.
+void normed_attention(const VitConfig& c, const VitModel::Pass& pass, const VitBlockWeights& block, int index,
+                      const vit_detail::AttentionShape& shape, float* recorded, ThreadPool* pool,
+                      StageProfile* profile, VitWorkspace& ws) {
+  const int D = c.width, rows = shape.images * shape.tokens;
   {
     ScopedStage stage(profile, "layernorm");
     kernels::layernorm(ws.x.data(), D, ws.normed.data(), D, rows, D, block.norm1.gamma.data(),
@@ -71,13 +71,20 @@ void last_block_prefix_rows(const VitConfig& c, const VitModel::Pass& pass, cons
     ScopedStage stage(profile, "qkv");
     block.qkv.apply(ws.normed.data(), D, rows, ws.qkv.data(), 3 * D, false, false, pool);
   }
-  {
-    ScopedStage stage(profile, "attention");
-    const vit_detail::AttentionShape shape{B, T, D, heads, prefix, pass.grid_h, pass.grid_w, prefix};
-    vit_detail::run_attention(shape, block_variant(pass, index, heads),
-                              kernels::activation_products(c.precision), ws.qkv.data(), ws.attended.data(),
-                              nullptr, pool);
-  }
+  ScopedStage stage(profile, "attention");
+  vit_detail::run_attention(shape, block_variant(pass, index, c.heads), kernels::activation_products(c.precision),
+                            ws.qkv.data(), ws.attended.data(), recorded, pool);
+}
+
+// The last block for the prefix tokens alone (see forward_images): layernorm and q, k, v for
+// every token; attention, proj and the MLP for the prefix rows, which lie T·D floats apart from
+// one image to the next (the MLP's hidden rows are kept compact, [B, hidden], per prefix token).
+void last_block_prefix_rows(const VitConfig& c, const VitModel::Pass& pass, const VitBlockWeights& block, int index,
+                            int B, ThreadPool* pool, StageProfile* profile, VitWorkspace& ws) {
+  const int T = pass.tokens, D = c.width, prefix = c.prefix_tokens;
+  const int ld_image = T * D;
+  const vit_detail::AttentionShape shape{B, T, D, c.heads, prefix, pass.grid_h, pass.grid_w, prefix};
+  normed_attention(c, pass, block, index, shape, nullptr, pool, profile, ws);
   for (int p = 0; p < prefix; ++p) {
     float* x = ws.x.data() + static_cast<std::size_t>(p) * D;
     {
@@ -139,7 +146,6 @@ void VitModel::forward_images(const Pass& pass, const float* images, int B, Thre
   if (record_tokens) record_stream();
   if (record_attention) ws.scores.resize(static_cast<std::size_t>(B) * heads * T * T);
   const int rows = B * T;
-  const kernels::ActivationProducts& products = kernels::activation_products(c.precision);
   const vit_detail::AttentionShape shape{B, T, D, heads, prefix, pass.grid_h, pass.grid_w, T};
   // The classifier reads only the prefix tokens (class, distillation) of the last block's output,
   // and after its attention every token's row is computed on its own: there, only the prefix rows
@@ -154,21 +160,8 @@ void VitModel::forward_images(const Pass& pass, const float* images, int B, Thre
       break;
     }
     // x += proj(attention(norm1(x)))
-    {
-      ScopedStage stage(profile, "layernorm");
-      kernels::layernorm(ws.x.data(), D, ws.normed.data(), D, rows, D, block.norm1.gamma.data(),
-                         block.norm1.beta.data(), c.layernorm_eps, pool);
-    }
-    {
-      ScopedStage stage(profile, "qkv");
-      block.qkv.apply(ws.normed.data(), D, rows, ws.qkv.data(), 3 * D, false, false, pool);
-    }
-    {
-      ScopedStage stage(profile, "attention");
-      vit_detail::run_attention(shape, block_variant(pass, static_cast<int>(index), heads), products,
-                                ws.qkv.data(), ws.attended.data(),
-                                record_attention ? ws.scores.data() : nullptr, pool);
-    }
+    normed_attention(c, pass, block, static_cast<int>(index), shape, record_attention ? ws.scores.data() : nullptr,
+                     pool, profile, ws);
     if (record_attention) {
       xt::xtensor<float, 4> maps = xt::xtensor<float, 4>::from_shape(
           {static_cast<std::size_t>(B), static_cast<std::size_t>(heads),

@@ -31,6 +31,33 @@ xt::xtensor<float, 2> forward_recording(const VitModel& model, const xt::xtensor
   return logits;
 }
 
+// A golden case run at another precision, with its attention maps, against PyTorch's fp32 logits.
+struct PrecisionRun {
+  xt::xtensor<float, 2> logits;
+  AttentionMaps attention;
+  xt::xarray<float> expected;  // PyTorch's logits
+  double worst = 0, largest = 0;
+};
+
+PrecisionRun run_at(GoldenCase& c, Precision precision, ThreadPool& pool, Session& session) {
+  c.spec.precision = precision;
+  auto model = VitModel::load(c.weights, c.spec, &pool);
+  PrecisionRun run;
+  run.logits = forward_recording(*model, input_of(c), session, &run.attention);
+  run.expected = c.io.load_f32("logits");
+  run.worst = max_abs_difference(run.logits, run.expected).max_abs;
+  run.largest = xt::amax(xt::abs(run.expected))();
+  return run;
+}
+
+// The worst difference of a run's attention maps from PyTorch's, layer by layer.
+std::vector<double> attention_differences(const PrecisionRun& run, GoldenCase& c) {
+  std::vector<double> worst;
+  for (std::size_t layer = 0; layer < run.attention.size(); ++layer)
+    worst.push_back(max_abs_difference(run.attention[layer], c.io.load_f32("attn." + std::to_string(layer))).max_abs);
+  return worst;
+}
+
 }  // namespace
 
 TEST_CASE("ViT logits and attention match PyTorch on every golden case", "[models][vit]") {
@@ -135,26 +162,20 @@ TEST_CASE("bf16 precision stays close to PyTorch's fp32 on the golden cases", "[
   const std::string name = GENERATE(as<std::string>{}, "square", "interp_antialias", "distilled", "tokens197");
   CAPTURE(name);
   GoldenCase c = open_case(name);
-  c.spec.precision = Precision::Bf16;
   ThreadPool pool(2);
-  auto model = VitModel::load(c.weights, c.spec, &pool);
   Session session(&pool);
-  AttentionMaps attention;
-  const xt::xtensor<float, 2> logits = forward_recording(*model, input_of(c), session, &attention);
-  const xt::xarray<float> expected = c.io.load_f32("logits");
-  const auto diff = max_abs_difference(logits, expected);
-  const double largest = xt::amax(xt::abs(expected))();
-  INFO("worst |bf16 logit - PyTorch fp32| = " << diff.max_abs << " (largest logit " << largest << ")");
-  CHECK(diff.max_abs <= 0.04 * largest);
-  for (std::size_t b = 0; b < logits.shape(0); ++b) {
-    const auto ours = xt::argmax(xt::view(logits, b, xt::all()))();
-    const auto theirs = xt::argmax(xt::view(expected, b, xt::all()))();
+  const PrecisionRun run = run_at(c, Precision::Bf16, pool, session);
+  INFO("worst |bf16 logit - PyTorch fp32| = " << run.worst << " (largest logit " << run.largest << ")");
+  CHECK(run.worst <= 0.04 * run.largest);
+  for (std::size_t b = 0; b < run.logits.shape(0); ++b) {
+    const auto ours = xt::argmax(xt::view(run.logits, b, xt::all()))();
+    const auto theirs = xt::argmax(xt::view(run.expected, b, xt::all()))();
     CHECK(ours == theirs);
   }
+  const std::vector<double> attention = attention_differences(run, c);
   for (std::size_t layer = 0; layer < attention.size(); ++layer) {
-    const auto d = max_abs_difference(attention[layer], c.io.load_f32("attn." + std::to_string(layer)));
-    INFO("layer " << layer << ": worst |bf16 attention - PyTorch| = " << d.max_abs);
-    CHECK(d.max_abs <= 0.03);
+    INFO("layer " << layer << ": worst |bf16 attention - PyTorch| = " << attention[layer]);
+    CHECK(attention[layer] <= 0.03);
   }
 }
 
@@ -168,27 +189,20 @@ TEST_CASE("int8 precision stays close to PyTorch's fp32 on the golden cases", "[
   const std::string name = GENERATE(as<std::string>{}, "square", "interp_antialias", "distilled", "tokens197");
   CAPTURE(name);
   GoldenCase c = open_case(name);
-  c.spec.precision = Precision::Int8;
   ThreadPool pool(2);
-  auto model = VitModel::load(c.weights, c.spec, &pool);
   Session session(&pool);
-  AttentionMaps attention;
-  const xt::xtensor<float, 2> logits = forward_recording(*model, input_of(c), session, &attention);
-  const xt::xarray<float> expected = c.io.load_f32("logits");
-  const auto diff = max_abs_difference(logits, expected);
-  const double largest = xt::amax(xt::abs(expected))();
-  INFO("worst |int8 logit - PyTorch fp32| = " << diff.max_abs << " (largest logit " << largest << ")");
-  CHECK(diff.max_abs <= 0.06 * largest);
+  const PrecisionRun run = run_at(c, Precision::Int8, pool, session);
+  INFO("worst |int8 logit - PyTorch fp32| = " << run.worst << " (largest logit " << run.largest << ")");
+  CHECK(run.worst <= 0.06 * run.largest);
   // The linear layers really ran in int8: the same model with all of them kept in fp32 (attention
   // in bf16 either way) gives other logits.
   ModelSpec linears_fp32 = c.spec;
   linears_fp32.keep_fp32 = {"patch_embed", "head", "attn.qkv", "attn.proj", "mlp.fc1", "mlp.fc2"};
   auto reference = VitModel::load(c.weights, linears_fp32, &pool);
-  const xt::xtensor<float, 2> reference_logits = reference->forward(input_of(c), session);
-  CHECK(max_abs_difference(logits, reference_logits).max_abs > 0);
+  CHECK(max_abs_difference(run.logits, reference->forward(input_of(c), session)).max_abs > 0);
+  const std::vector<double> attention = attention_differences(run, c);
   for (std::size_t layer = 0; layer < attention.size(); ++layer) {
-    const auto d = max_abs_difference(attention[layer], c.io.load_f32("attn." + std::to_string(layer)));
-    INFO("layer " << layer << ": worst |int8 attention - PyTorch| = " << d.max_abs);
-    CHECK(d.max_abs <= 0.1);
+    INFO("layer " << layer << ": worst |int8 attention - PyTorch| = " << attention[layer]);
+    CHECK(attention[layer] <= 0.1);
   }
 }

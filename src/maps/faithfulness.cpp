@@ -50,31 +50,30 @@ void zero_patch(xt::xtensor<float, 3>& image, int patch, int P) {
     for (int y = y0; y < y0 + P; ++y) std::fill_n(&image(c, y, x0), P, 0.0f);
 }
 
-// The image convolved per channel with the outer product of `kernel`, zero padding.
-xt::xtensor<float, 3> separable_blur(const xt::xtensor<float, 3>& image, const std::vector<double>& k) {
+// dst ← src convolved per channel with k along x (along_x) or along y, zero padding.
+void blur_along(const xt::xtensor<float, 3>& src, xt::xtensor<float, 3>& dst, const std::vector<double>& k,
+                bool along_x) {
   const int size = static_cast<int>(k.size()), r = size / 2;
-  const int C = static_cast<int>(image.shape(0)), H = static_cast<int>(image.shape(1)), W = static_cast<int>(image.shape(2));
+  const int C = static_cast<int>(src.shape(0)), H = static_cast<int>(src.shape(1)), W = static_cast<int>(src.shape(2));
+  const int extent = along_x ? W : H;
+  for (int c = 0; c < C; ++c)
+    for (int y = 0; y < H; ++y)
+      for (int x = 0; x < W; ++x) {
+        const int at = along_x ? x : y;
+        double v = 0;
+        for (int i = 0; i < size; ++i) {
+          const int shifted = at + i - r;
+          if (shifted >= 0 && shifted < extent) v += k[i] * (along_x ? src(c, y, shifted) : src(c, shifted, x));
+        }
+        dst(c, y, x) = static_cast<float>(v);
+      }
+}
+
+// The image convolved per channel with the outer product of `kernel`, zero padding: rows, then columns.
+xt::xtensor<float, 3> separable_blur(const xt::xtensor<float, 3>& image, const std::vector<double>& k) {
   xt::xtensor<float, 3> rows = xt::zeros<float>(image.shape()), out = xt::zeros<float>(image.shape());
-  for (int c = 0; c < C; ++c)
-    for (int y = 0; y < H; ++y)
-      for (int x = 0; x < W; ++x) {
-        double v = 0;
-        for (int i = 0; i < size; ++i) {
-          const int xx = x + i - r;
-          if (xx >= 0 && xx < W) v += k[i] * image(c, y, xx);
-        }
-        rows(c, y, x) = static_cast<float>(v);
-      }
-  for (int c = 0; c < C; ++c)
-    for (int y = 0; y < H; ++y)
-      for (int x = 0; x < W; ++x) {
-        double v = 0;
-        for (int i = 0; i < size; ++i) {
-          const int yy = y + i - r;
-          if (yy >= 0 && yy < H) v += k[i] * rows(c, yy, x);
-        }
-        out(c, y, x) = static_cast<float>(v);
-      }
+  blur_along(image, rows, k, true);
+  blur_along(rows, out, k, false);
   return out;
 }
 

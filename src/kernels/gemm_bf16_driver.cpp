@@ -1,5 +1,5 @@
-// Loop nest of the bf16 GEMM: A converted to bf16 pairs once per call, then threads over output
-// tiles, K blocks, B panels and A panels, with the vdpbf16ps micro-kernel innermost. The
+// The bf16 GEMM: A converted to bf16 pairs once per call, then threads over output tiles, each
+// through the loop nest of gemm_word_tile.hpp with the vdpbf16ps micro-kernel innermost. The
 // micro-kernel leaves fp32 sums in a per-thread buffer; the shared fp32 epilogue finishes them.
 #include "kernels/gemm_bf16_driver.hpp"
 #include "kernels/packed_memory.hpp"
@@ -12,6 +12,7 @@
 #include "kernels/gemm_bf16_layout.hpp"
 #include "kernels/gemm_epilogue.hpp"
 #include "kernels/gemm_layout.hpp"
+#include "kernels/gemm_word_tile.hpp"
 #include "kernels/parallel.hpp"
 #include "kernels/simd.hpp"
 #include "vitscope/kernels/gemm_bf16.hpp"
@@ -48,12 +49,6 @@ const std::uint32_t* convert_a(const Bf16GemmProblem& g, std::ptrdiff_t lda2, Th
   return pairs;
 }
 
-// Grow-only per-thread buffer of micro-tile sums.
-float* ensure(simd::AlignedVector& v, std::size_t size) {
-  if (v.size() < size) v.resize(size);
-  return v.data();
-}
-
 constexpr int kRowBatches = kNR / simd::kLanes;
 static_assert(kNR % simd::kLanes == 0, "a micro-tile row is whole batches");
 
@@ -71,44 +66,6 @@ void finish_tile(const float* sums, int rows, int cols, const float* bias, const
   }
 }
 
-// Computes out[i0 : i0+mc, j0 : j0+nc] over the whole of K.
-void run_tile(const Bf16GemmProblem& g, const std::uint32_t* a_pairs, std::ptrdiff_t lda2, int i0,
-              int mc, int j0, int nc, simd::AlignedVector& scratch) {
-  const int k2 = ceil_div(g.k, 2);
-  const int panels_m = ceil_div(mc, kMR), panels_n = ceil_div(nc, kNR);
-  const int k_blocks = std::max(1, ceil_div(k2, kKC2));
-  const int kc2_max = ceil_div(k2, k_blocks);  // equal blocks: no thin last block
-  // Sums of one B panel against the tile's A panels; kept for every B panel between K blocks.
-  const std::size_t panel_sums = static_cast<std::size_t>(panels_m) * kMR * kNR;
-  float* sums = ensure(scratch, panel_sums * (k_blocks > 1 ? panels_n : 1));
-  alignas(simd::kAlignment) float bias_tail[kNR];
-
-  for (int block = 0; block < k_blocks; ++block) {
-    const int pc2 = block * kc2_max;
-    const int kc2 = std::min(kc2_max, k2 - pc2);
-    const bool first = block == 0, last = block == k_blocks - 1;
-    for (int jp = 0; jp < panels_n; ++jp) {
-      const int j = j0 + jp * kNR;
-      const int cols = std::min(kNR, g.n - j);
-      float* jp_sums = sums + (k_blocks > 1 ? jp * panel_sums : 0);
-      // Panel j / kNR of B from pair pc2 on, against A rows i0.. from pair pc2 on.
-      avx512bf16::dot_panels(kc2, a_pairs + i0 * lda2 + pc2, lda2, panels_m,
-                             g.b_pairs + static_cast<std::ptrdiff_t>(j) * k2 +
-                                 static_cast<std::ptrdiff_t>(pc2) * kNR,
-                             cols, jp_sums, !first);
-      if (!last) continue;
-
-      const float* bias = gemm_detail::panel_bias(g.epilogue.bias, j, cols, bias_tail);
-      for (int ip = 0; ip < panels_m; ++ip) {
-        const int i = i0 + ip * kMR;
-        finish_tile(jp_sums + static_cast<std::size_t>(ip) * kMR * kNR, std::min(kMR, g.m - i),
-                    cols, bias, gemm_detail::residual_tile(g.epilogue, i, j, g.ldo),
-                    g.out + static_cast<std::ptrdiff_t>(i) * g.ldo + j, g.ldo, g.epilogue);
-      }
-    }
-  }
-}
-
 }  // namespace
 
 void run_gemm_bf16(const Bf16GemmProblem& g, ThreadPool* pool) {
@@ -119,7 +76,13 @@ void run_gemm_bf16(const Bf16GemmProblem& g, ThreadPool* pool) {
   gemm_detail::for_each_tile(g.m, g.n, g.k, pool, kMR, kNR, kMC, kNC,
                              [&](int i0, int mc, int j0, int nc) {
                                thread_local simd::AlignedVector scratch;
-                               run_tile(g, a_pairs, lda2, i0, mc, j0, nc, scratch);
+                               gemm_detail::run_word_tile<kMR, kNR, float>(
+                                   g, ceil_div(g.k, 2), kKC2, a_pairs, lda2, g.b_pairs, i0, mc, j0, nc, scratch,
+                                   avx512bf16::dot_panels,
+                                   [&](const float* sums, int i, int rows, int j, int cols, const float* bias) {
+                                     finish_tile(sums, rows, cols, bias, gemm_detail::residual_tile(g.epilogue, i, j, g.ldo),
+                                                 g.out + static_cast<std::ptrdiff_t>(i) * g.ldo + j, g.ldo, g.epilogue);
+                                   });
                              });
 }
 

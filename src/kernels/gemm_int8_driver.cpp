@@ -1,5 +1,5 @@
-// Loop nest of the int8 GEMM: A quantised per row into unsigned quads once per call, then threads
-// over output tiles, K blocks, B panels and A panels, with the micro-kernel of the backend
+// The int8 GEMM: A quantised per row into unsigned quads once per call, then threads over output
+// tiles, each through the loop nest of gemm_word_tile.hpp with the micro-kernel of the backend
 // innermost leaving int32 sums in a per-thread buffer; the epilogue turns them into floats
 // (offset, both scales) and hands them to the shared fp32 epilogue (bias, GELU, store).
 #include "kernels/gemm_int8_driver.hpp"
@@ -13,6 +13,7 @@
 #include "kernels/gemm_int8_layout.hpp"
 #include "kernels/gemm_int8_quantize.hpp"
 #include "kernels/gemm_layout.hpp"
+#include "kernels/gemm_word_tile.hpp"
 #include "kernels/parallel.hpp"
 #include "kernels/simd.hpp"
 #include "vitscope/kernels/gemm_int8.hpp"
@@ -63,11 +64,6 @@ QuantisedA quantize_a(const Int8GemmProblem& g, std::ptrdiff_t lda4, ThreadPool*
   return {q, s};
 }
 
-std::int32_t* ensure(std::vector<std::int32_t>& v, std::size_t size) {
-  if (v.size() < size) v.resize(size);
-  return v.data();
-}
-
 constexpr int kRowBatches = kNR / simd::kLanes;
 static_assert(kNR % simd::kLanes == 0, "a micro-tile row is whole batches");
 
@@ -91,55 +87,22 @@ void finish_tile(const std::int32_t* sums, int rows, int cols, const float* a_sc
   }
 }
 
-using DotPanels = void (*)(int, const std::uint32_t*, std::ptrdiff_t, int, const std::uint32_t*, int, std::int32_t*,
-                           bool);
-
-// Computes out[i0 : i0+mc, j0 : j0+nc] over the whole of K.
-void run_tile(const Int8GemmProblem& g, const QuantisedA& qa, std::ptrdiff_t lda4, int i0, int mc, int j0, int nc,
-              DotPanels dot_panels, std::vector<std::int32_t>& scratch) {
-  const int k4 = ceil_div(g.k, 4);
-  const int panels_m = ceil_div(mc, kMR), panels_n = ceil_div(nc, kNR);
-  const int k_blocks = std::max(1, ceil_div(k4, kKC4));
-  const int kc4_max = ceil_div(k4, k_blocks);
-  const std::size_t panel_sums = static_cast<std::size_t>(panels_m) * kMR * kNR;
-  std::int32_t* sums = ensure(scratch, panel_sums * (k_blocks > 1 ? panels_n : 1));
-  alignas(simd::kAlignment) float bias_tail[kNR];
-
-  for (int block = 0; block < k_blocks; ++block) {
-    const int pc4 = block * kc4_max;
-    const int kc4 = std::min(kc4_max, k4 - pc4);
-    const bool first = block == 0, last = block == k_blocks - 1;
-    for (int jp = 0; jp < panels_n; ++jp) {
-      const int j = j0 + jp * kNR;
-      const int cols = std::min(kNR, g.n - j);
-      std::int32_t* jp_sums = sums + (k_blocks > 1 ? jp * panel_sums : 0);
-      dot_panels(kc4, qa.quads + i0 * lda4 + pc4, lda4, panels_m,
-                 g.b_quads + static_cast<std::ptrdiff_t>(j) * k4 + static_cast<std::ptrdiff_t>(pc4) * kNR, cols,
-                 jp_sums, !first);
-      if (!last) continue;
-
-      const float* bias = gemm_detail::panel_bias(g.epilogue.bias, j, cols, bias_tail);
-      for (int ip = 0; ip < panels_m; ++ip) {
-        const int i = i0 + ip * kMR;
-        finish_tile(jp_sums + static_cast<std::size_t>(ip) * kMR * kNR, std::min(kMR, g.m - i), cols,
-                    qa.scales + i, g.b_scales + j, g.b_offsets + j, bias,
-                    gemm_detail::residual_tile(g.epilogue, i, j, g.ldo),
-                    g.out + static_cast<std::ptrdiff_t>(i) * g.ldo + j, g.ldo, g.epilogue);
-      }
-    }
-  }
-}
-
 }  // namespace
 
 void run_gemm_int8(const Int8GemmProblem& g, bool vnni, ThreadPool* pool) {
   if (g.m <= 0 || g.n <= 0) return;
   const std::ptrdiff_t lda4 = gemm_detail::word_row_stride(ceil_div(g.k, 4));
   const QuantisedA qa = quantize_a(g, lda4, pool);
-  const DotPanels dot_panels = vnni ? avx512vnni::dot_panels : portable::dot_panels;
+  const auto dot_panels = vnni ? avx512vnni::dot_panels : portable::dot_panels;
   gemm_detail::for_each_tile(g.m, g.n, g.k, pool, kMR, kNR, kMC, kNC, [&](int i0, int mc, int j0, int nc) {
     thread_local std::vector<std::int32_t> scratch;
-    run_tile(g, qa, lda4, i0, mc, j0, nc, dot_panels, scratch);
+    gemm_detail::run_word_tile<kMR, kNR, std::int32_t>(
+        g, ceil_div(g.k, 4), kKC4, qa.quads, lda4, g.b_quads, i0, mc, j0, nc, scratch, dot_panels,
+        [&](const std::int32_t* sums, int i, int rows, int j, int cols, const float* bias) {
+          finish_tile(sums, rows, cols, qa.scales + i, g.b_scales + j, g.b_offsets + j, bias,
+                      gemm_detail::residual_tile(g.epilogue, i, j, g.ldo),
+                      g.out + static_cast<std::ptrdiff_t>(i) * g.ldo + j, g.ldo, g.epilogue);
+        });
   });
 }
 

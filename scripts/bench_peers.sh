@@ -65,9 +65,9 @@
 #      ResNet-50 batch 8). vitscope (fp32, bf16, int8) and ONNX Runtime (fp32, int8), whose ratios are
 #      the target, are measured in --rounds alternating rounds (default 3, 1 with --quick): this
 #      machine's speed drifts by ±10% over minutes, and alternating lets the engines meet the same drift.
-#      CNN rows time vitscope fp32, ONNX Runtime fp32 and PyTorch only (see 2). The full run of the
-#      three ViTs takes about 25 minutes (estimated: about 20 before the int8 engines); the three CNNs
-#      add about 15 (estimated from the times of a --quick run).
+#      CNN rows time vitscope fp32, ONNX Runtime fp32 and PyTorch only (see 2). The full run of all six
+#      models took 26 minutes on the 2-core Zen 4 machine (run 20261207-051219, models and ONNX files
+#      already in .cache/bench).
 #   5. prints a Markdown table (scripts/bench/summarize.py): median ms per image of each engine, the
 #      ratios vitscope/ORT (and the range of its per-round ratios), vitscope/PyTorch and
 #      vitscope/PyTorch as installed, vitscope's GFLOP/s, vitscope with --precision bf16 (bf16

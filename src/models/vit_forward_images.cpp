@@ -76,35 +76,40 @@ void normed_attention(const VitConfig& c, const VitModel::Pass& pass, const VitB
                             ws.qkv.data(), ws.attended.data(), recorded, pool);
 }
 
+// x += proj(attended), then x += fc2(gelu(fc1(norm2(x)))) for m rows of x and attended, ld floats
+// apart (the hidden rows compact, [m, hidden]): every row of the block, or one prefix token of
+// each image.
+void proj_and_mlp(const VitConfig& c, const VitBlockWeights& block, const float* attended, float* x, int ld, int m,
+                  ThreadPool* pool, StageProfile* profile, VitWorkspace& ws) {
+  const int D = c.width;
+  {
+    ScopedStage stage(profile, "proj");
+    block.proj.apply(attended, ld, m, x, ld, false, true, pool);
+  }
+  {
+    ScopedStage stage(profile, "layernorm");
+    kernels::layernorm(x, ld, ws.normed.data(), D, m, D, block.norm2.gamma.data(), block.norm2.beta.data(),
+                       c.layernorm_eps, pool);
+  }
+  {
+    ScopedStage stage(profile, "fc1+gelu");
+    block.fc1.apply(ws.normed.data(), D, m, ws.hidden.data(), c.mlp_hidden, true, false, pool);
+  }
+  ScopedStage stage(profile, "fc2");
+  block.fc2.apply(ws.hidden.data(), c.mlp_hidden, m, x, ld, false, true, pool);
+}
+
 // The last block for the prefix tokens alone (see forward_images): layernorm and q, k, v for
 // every token; attention, proj and the MLP for the prefix rows, which lie T·D floats apart from
-// one image to the next (the MLP's hidden rows are kept compact, [B, hidden], per prefix token).
+// one image to the next.
 void last_block_prefix_rows(const VitConfig& c, const VitModel::Pass& pass, const VitBlockWeights& block, int index,
                             int B, ThreadPool* pool, StageProfile* profile, VitWorkspace& ws) {
   const int T = pass.tokens, D = c.width, prefix = c.prefix_tokens;
-  const int ld_image = T * D;
   const vit_detail::AttentionShape shape{B, T, D, c.heads, prefix, pass.grid_h, pass.grid_w, prefix};
   normed_attention(c, pass, block, index, shape, nullptr, pool, profile, ws);
   for (int p = 0; p < prefix; ++p) {
-    float* x = ws.x.data() + static_cast<std::size_t>(p) * D;
-    {
-      ScopedStage stage(profile, "proj");
-      block.proj.apply(ws.attended.data() + static_cast<std::size_t>(p) * D, ld_image, B, x, ld_image, false,
-                       true, pool);
-    }
-    {
-      ScopedStage stage(profile, "layernorm");
-      kernels::layernorm(x, ld_image, ws.normed.data(), D, B, D, block.norm2.gamma.data(),
-                         block.norm2.beta.data(), c.layernorm_eps, pool);
-    }
-    {
-      ScopedStage stage(profile, "fc1+gelu");
-      block.fc1.apply(ws.normed.data(), D, B, ws.hidden.data(), c.mlp_hidden, true, false, pool);
-    }
-    {
-      ScopedStage stage(profile, "fc2");
-      block.fc2.apply(ws.hidden.data(), c.mlp_hidden, B, x, ld_image, false, true, pool);
-    }
+    const std::size_t offset = static_cast<std::size_t>(p) * D;
+    proj_and_mlp(c, block, ws.attended.data() + offset, ws.x.data() + offset, T * D, B, pool, profile, ws);
   }
 }
 
@@ -170,24 +175,7 @@ void VitModel::forward_images(const Pass& pass, const float* images, int B, Thre
                 maps.begin());
       recording->attention.push_back(std::move(maps));
     }
-    {
-      ScopedStage stage(profile, "proj");
-      block.proj.apply(ws.attended.data(), D, rows, ws.x.data(), D, false, true, pool);
-    }
-    // x += fc2(gelu(fc1(norm2(x))))
-    {
-      ScopedStage stage(profile, "layernorm");
-      kernels::layernorm(ws.x.data(), D, ws.normed.data(), D, rows, D, block.norm2.gamma.data(),
-                         block.norm2.beta.data(), c.layernorm_eps, pool);
-    }
-    {
-      ScopedStage stage(profile, "fc1+gelu");
-      block.fc1.apply(ws.normed.data(), D, rows, ws.hidden.data(), c.mlp_hidden, true, false, pool);
-    }
-    {
-      ScopedStage stage(profile, "fc2");
-      block.fc2.apply(ws.hidden.data(), c.mlp_hidden, rows, ws.x.data(), D, false, true, pool);
-    }
+    proj_and_mlp(c, block, ws.attended.data(), ws.x.data(), D, rows, pool, profile, ws);
     if (record_tokens) record_stream();
   }
 
